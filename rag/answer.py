@@ -1,0 +1,232 @@
+"""The extractive answer: whole sentences from the retrieved abstracts, each citing its paper.
+
+No language model is needed. Sentences of the best papers are scored by their similarity to
+the question (embedding cosine plus a little word overlap, weighted by the paper's own
+relevance), then picked greedily with a redundancy penalty (maximal marginal relevance), so
+the answer opens with the best-matching sentence and never repeats itself. Sentences are
+only ever used whole. First-person wording ("we propose") is turned into the third person so
+the reply reads as a colleague's summary; the citation snippet keeps the original sentence.
+The concession: an extractive reply cannot synthesise across papers, it can only select.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import split_sentences
+from rag.config import AnswerSettings
+from rag.records import Answer, Citation, Source
+from rag.texts import LIST_LEAD, NEAREST_PAPERS_LEAD, NOT_COVERED
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+# How much a candidate paper may trail the best one and still contribute sentences.
+PAPER_SCORE_MARGIN = 0.12
+# Sentences this similar to one already chosen count as repeats.
+DUPLICATE_SIMILARITY = 0.85
+REDUNDANCY_WEIGHT = 0.5
+MIN_SENTENCE_WORDS = 6
+
+_LIST_QUESTION = re.compile(
+    r"\b(which|what|list|name|any|all|several|other)\b.*\b(papers|works|studies|articles|"
+    r"approaches|methods|benchmarks)\b|\bpapers (about|on|that|which)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by can did do does for from how in into is it its of on or that the "
+    "their them these they this to was what when where which who why with about paper papers "
+    "digest study studies work propose proposed use used using does there any".split()
+)
+_FIRST_PERSON = [
+    (re.compile(r"\bWe\b"), "They"),
+    (re.compile(r"\bwe\b"), "they"),
+    (re.compile(r"\bOur\b"), "Their"),
+    (re.compile(r"\bour\b"), "their"),
+    (re.compile(r"\bourselves\b"), "themselves"),
+    (re.compile(r"\bus\b"), "them"),
+]
+# Sentences opening with these lean on an earlier sentence: poor openers, fine later on.
+_DANGLING_OPENER = re.compile(
+    r"^(this|these|that|those|it|its|such|however|moreover|furthermore|additionally|also|"
+    r"finally|then|thus|therefore|subsequently|consequently|in addition|based on|to this end|"
+    r"to address|to counteract|in this phase|for example|specifically|in particular)\b",
+    re.IGNORECASE,
+)
+# Additive connectives carry no meaning once the sentence stands alone.
+_ADDITIVE_CONNECTIVE = re.compile(
+    r"^(moreover|furthermore|additionally|in addition|finally|also),\s+", re.IGNORECASE
+)
+DANGLING_PENALTY = 0.08
+_SELF_REFERENCE = re.compile(r"^(In )?(this|our|the present) (paper|work|study|article)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved abstract, with its paper and relevance."""
+
+    text: str
+    source: Source
+    position: int
+    relevance: float
+
+
+def is_list_question(question: str) -> bool:
+    """Whether the question asks for several papers rather than one fact."""
+    return bool(_LIST_QUESTION.search(question))
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+
+
+def short_title(title: str) -> str:
+    """The part of a title before its subtitle: 'GTR: Guided ...' -> 'GTR'."""
+    head = title.split(":", 1)[0].strip()
+    return head if len(head) >= 3 else title
+
+
+def third_person(sentence: str, title: str) -> str:
+    """Reword an abstract's self-references so they read well in a reply."""
+    reworded = _SELF_REFERENCE.sub(
+        lambda m: (
+            f"{'In ' if m.group(1) else ''}{'t' if m.group(1) else 'T'}he paper "
+            f"\u201c{short_title(title)}\u201d"
+        ),
+        sentence,
+        count=1,
+    )
+    for pattern, replacement in _FIRST_PERSON:
+        reworded = pattern.sub(replacement, reworded)
+    stripped = _ADDITIVE_CONNECTIVE.sub("", reworded, count=1)
+    return stripped[:1].upper() + stripped[1:] if stripped else reworded
+
+
+def with_citation(sentence: str, number: int) -> str:
+    """Put `[n]` before the sentence's final punctuation."""
+    body = sentence.rstrip()
+    if body and body[-1] in ".!?":
+        return f"{body[:-1]} [{number}]{body[-1]}"
+    return f"{body} [{number}]."
+
+
+def candidates(
+    question: str, question_vector: np.ndarray, sources: Sequence[Source], encode: Encode
+) -> tuple[list[Candidate], np.ndarray]:
+    """Every usable sentence of the sources, scored against the question, and its vectors."""
+    rows: list[tuple[str, Source, int]] = []
+    for source in sources:
+        for position, sentence in enumerate(split_sentences(source.paper.abstract)):
+            if len(sentence.split()) >= MIN_SENTENCE_WORDS:
+                rows.append((sentence, source, position))
+    if not rows:
+        return [], np.zeros((0, question_vector.shape[0]), dtype=np.float32)
+    vectors = encode([text for text, _, _ in rows])
+    cosine = vectors @ question_vector
+    asked = content_words(question)
+    out = []
+    for (text, source, position), cos in zip(rows, cosine, strict=True):
+        overlap = len(asked & content_words(text)) / len(asked) if asked else 0.0
+        relevance = 0.55 * float(cos) + 0.30 * source.score + 0.15 * overlap
+        if _DANGLING_OPENER.match(text):
+            relevance -= DANGLING_PENALTY
+        out.append(Candidate(text, source, position, relevance))
+    return out, vectors
+
+
+def select(
+    found: Sequence[Candidate], vectors: np.ndarray, limit: int, spread: bool
+) -> list[Candidate]:
+    """Greedy MMR: best first, then the most relevant sentence least like those chosen.
+
+    With `spread`, each paper contributes at most one sentence (a list answer names papers).
+    """
+    chosen: list[int] = []
+    papers_used: set[str] = set()
+    while len(chosen) < min(limit, len(found)):
+        best_index, best_value = -1, -np.inf
+        for i, candidate in enumerate(found):
+            if i in chosen:
+                continue
+            similarity = max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0)
+            if similarity >= DUPLICATE_SIMILARITY:
+                continue
+            value = candidate.relevance - REDUNDANCY_WEIGHT * max(similarity - 0.3, 0.0)
+            if spread and candidate.source.paper.paper_id in papers_used:
+                continue
+            if value > best_value:
+                best_index, best_value = i, value
+        if best_index < 0:
+            break
+        chosen.append(best_index)
+        papers_used.add(found[best_index].source.paper.paper_id)
+    return [found[i] for i in chosen]
+
+
+def order_for_reading(chosen: Sequence[Candidate]) -> list[Candidate]:
+    """Keep each paper's sentences together, papers in order of their best sentence,
+    the best sentence first and the paper's other sentences in abstract order after it."""
+    by_paper: dict[str, list[Candidate]] = {}
+    for candidate in chosen:
+        by_paper.setdefault(candidate.source.paper.paper_id, []).append(candidate)
+    ordered: list[Candidate] = []
+    for group in by_paper.values():
+        ordered.append(group[0])
+        ordered.extend(sorted(group[1:], key=lambda c: c.position))
+    return ordered
+
+
+def abstain(question: str, sources: Sequence[Source]) -> Answer:
+    """Say plainly the digest has no answer, and name the nearest papers without citing them."""
+    text = NOT_COVERED
+    if sources:
+        nearest = "; ".join(f"\u201c{s.paper.title}\u201d" for s in sources[:3])
+        text = f"{NOT_COVERED} {NEAREST_PAPERS_LEAD} {nearest}."
+    return Answer(question=question, text=text, sources=tuple(sources), abstained=True)
+
+
+def compose_extractive(
+    question: str,
+    question_vector: np.ndarray,
+    sources: Sequence[Source],
+    encode: Encode,
+    settings: AnswerSettings,
+) -> Answer:
+    """A cited extractive answer, or an abstention when nothing retrieved is relevant."""
+    if not sources or sources[0].score < settings.min_relevance:
+        return abstain(question, sources)
+    floor = max(settings.min_relevance, sources[0].score - PAPER_SCORE_MARGIN)
+    usable = [s for s in sources if s.score >= floor]
+    found, vectors = candidates(question, question_vector, usable, encode)
+    if not found:
+        return abstain(question, sources)
+    listing = is_list_question(question) and len(usable) > 1
+    limit = settings.max_list_sentences if listing else settings.max_sentences
+    chosen = order_for_reading(select(found, vectors, limit, spread=listing))
+
+    numbers: dict[str, int] = {}
+    snippets: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for candidate in chosen:
+        paper = candidate.source.paper
+        number = numbers.setdefault(paper.paper_id, len(numbers) + 1)
+        snippets.setdefault(paper.paper_id, []).append(candidate.text)
+        sentence = with_citation(third_person(candidate.text, paper.title), number)
+        lines.append(f"- **{short_title(paper.title)}**: {sentence}" if listing else sentence)
+
+    citations = tuple(
+        Citation(
+            number=number,
+            paper_id=paper_id,
+            title=next(s.paper.title for s in usable if s.paper.paper_id == paper_id),
+            published=next(s.paper.published for s in usable if s.paper.paper_id == paper_id),
+            snippet=" ".join(snippets[paper_id]),
+        )
+        for paper_id, number in numbers.items()
+    )
+    text = "\n".join([LIST_LEAD, *lines]) if listing else " ".join(lines)
+    return Answer(question=question, text=text, citations=citations, sources=tuple(sources))

@@ -1,0 +1,140 @@
+"""One settings object for every stage: defaults, then `RAG_*` variables, then arguments.
+
+`Settings` groups fields by stage so each stage receives only its part. `get_settings()` is the
+only function that reads the environment; everything else is handed a `Settings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_DIGEST_DIR = PROJECT_ROOT / "seeds"
+
+
+def bundled_digests() -> tuple[Path, ...]:
+    """The digest files shipped with the project."""
+    return tuple(sorted(BUNDLED_DIGEST_DIR.glob("*.txt")))
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    path: Path = field(
+        default=PROJECT_ROOT / ".rag", metadata={"help": "folder holding the Chroma index"}
+    )
+    collection: str = field(default="papers", metadata={"help": "Chroma collection name"})
+    digests: tuple[Path, ...] = field(
+        default_factory=bundled_digests, metadata={"help": "digest files to index (os.pathsep)"}
+    )
+    year: int | None = field(
+        default=None, metadata={"help": "year for listing dates that give none"}
+    )
+    chunk_tokens: int = field(
+        default=200, metadata={"help": "max tokens per chunk (model window is 256)"}
+    )
+    chunk_overlap: int = field(
+        default=1, metadata={"help": "sentences repeated between neighbouring chunks"}
+    )
+    batch_size: int = field(default=32, metadata={"help": "chunks per embedding batch"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar when embedding"})
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    k: int = field(default=5, metadata={"help": "papers retrieved per question"})
+    chunk_candidates: int = field(
+        default=30, metadata={"help": "chunks fetched before grouping them by paper"}
+    )
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    max_sentences: int = field(default=3, metadata={"help": "sentences in a direct answer"})
+    max_list_sentences: int = field(
+        default=6, metadata={"help": "sentences when the question asks for several papers"}
+    )
+    min_relevance: float = field(
+        default=0.30, metadata={"help": "best-chunk cosine below which the answer abstains"}
+    )
+    max_question_chars: int = field(default=2000, metadata={"help": "longest accepted question"})
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    host: str = field(default="127.0.0.1", metadata={"help": "address the app listens on"})
+    port: int = field(default=7860, metadata={"help": "port the app listens on"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: IndexSettings = field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    app: AppSettings = field(default_factory=AppSettings)
+
+    def replace(self, **groups: Mapping[str, Any]) -> Settings:
+        """A copy with some fields changed: `s.replace(retrieval={"k": 3})`."""
+        changed = {
+            name: dataclasses.replace(getattr(self, name), **values)
+            for name, values in groups.items()
+        }
+        return dataclasses.replace(self, **changed)
+
+
+def _coerce(raw: str, current: object, name: str) -> object:
+    """Turn an environment string into the type of the field's default."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int) or name in {"year"}:
+        return int(raw) if raw.strip() else None
+    if isinstance(current, float):
+        return float(raw)
+    if isinstance(current, Path):
+        return Path(raw).expanduser()
+    if isinstance(current, tuple):
+        return tuple(Path(p).expanduser() for p in raw.split(os.pathsep) if p)
+    return raw
+
+
+def get_settings(
+    overrides: Settings | Mapping[str, Mapping[str, Any]] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Defaults, then `RAG_<GROUP>_<FIELD>` variables (e.g. `RAG_RETRIEVAL_K=8`), then overrides."""
+    if isinstance(overrides, Settings):
+        return overrides
+    environ = os.environ if environ is None else environ
+    settings = Settings()
+    from_env: dict[str, dict[str, Any]] = {}
+    for group in dataclasses.fields(Settings):
+        group_value = getattr(settings, group.name)
+        for fld in dataclasses.fields(group_value):
+            key = f"RAG_{group.name}_{fld.name}".upper()
+            if key in environ:
+                current = getattr(group_value, fld.name)
+                from_env.setdefault(group.name, {})[fld.name] = _coerce(
+                    environ[key], current, fld.name
+                )
+    settings = settings.replace(**from_env)
+    return settings.replace(**(overrides or {}))
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every field, for the README and `--help`."""
+    rows = []
+    defaults = Settings()
+    for group in dataclasses.fields(Settings):
+        group_value = getattr(defaults, group.name)
+        for fld in dataclasses.fields(group_value):
+            default = getattr(group_value, fld.name)
+            if isinstance(default, Path | tuple):
+                default = "(project folder)"
+            rows.append(
+                (f"RAG_{group.name}_{fld.name}".upper(), str(default), fld.metadata.get("help", ""))
+            )
+    return rows

@@ -1,0 +1,12 @@
+"""Fixed wording the user sees, in one place, so tests assert on the constant and not a copy."""
+
+from __future__ import annotations
+
+NOT_COVERED = "The digest does not cover this question."
+NEAREST_PAPERS_LEAD = "The nearest papers in the digest, not cited as evidence, are:"
+LIST_LEAD = "Several papers in the digest address this:"
+EMPTY_INDEX = "The index is empty: run `python -m rag ingest` to add a digest."
+
+EMPTY_QUESTION = "Please type a question."
+QUESTION_TOO_LONG = "That question is too long ({length} characters; the limit is {limit})."
+QUESTION_NOT_TEXT = "A question must be text."

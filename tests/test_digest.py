@@ -1,0 +1,432 @@
+"""Digest parsing: the bundled listing pinned record by record, robustness, bad files."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.digest import (
+    content_hash,
+    find_code_urls,
+    load_digest,
+    load_digests,
+    paper_id_for,
+    paper_to_record,
+    parse_listing,
+    parse_records,
+)
+from rag.errors import DigestFormatError
+from rag.records import Paper
+
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "daily_papers.txt"
+TODAY = dt.date(2026, 11, 29)
+
+
+def abstract(topic: str) -> str:
+    """A paragraph long enough to read as an abstract."""
+    return (
+        f"We study {topic} in deep networks trained for classification and show that the "
+        "features of each class collapse to their mean, which explains generalisation and "
+        "robustness in a simple and testable way."
+    )
+
+
+def by_title(papers: list[Paper], start: str) -> Paper:
+    (paper,) = [p for p in papers if p.title.startswith(start)]
+    return paper
+
+
+@pytest.fixture(scope="module")
+def seed() -> list[Paper]:
+    return load_digest(SEED, today=TODAY)
+
+
+# ---------------------------------------------------------------- the bundled seed
+
+
+def test_seed_gives_44_papers_with_distinct_ids(seed: list[Paper]) -> None:
+    assert len(seed) == 44
+    assert len({p.paper_id for p in seed}) == 44
+    assert {p.source_file for p in seed} == {str(SEED)}
+
+
+def test_page_header_is_not_a_paper(seed: list[Paper]) -> None:
+    assert seed[0].title == "Perturbation Analysis of Neural Collapse"
+    titles = {p.title for p in seed}
+    assert not titles & {"new", "Subscribe", "Daily Papers", "byAK and the research community"}
+
+
+def test_paper_with_authors_and_full_date(seed: list[Paper]) -> None:
+    paper = by_title(seed, "Perturbation Analysis of Neural Collapse")
+    assert paper.authors_count == 3
+    assert paper.organization is None
+    assert paper.published == dt.date(2022, 10, 29)
+    assert paper.year_inferred is False
+    assert paper.upvotes == 0
+    assert paper.source_line == 13
+    assert paper.abstract.startswith("Training deep neural networks for classification")
+    assert paper.byline == "3 authors"
+
+
+def test_paper_by_an_organisation_with_upvotes(seed: list[Paper]) -> None:
+    paper = by_title(seed, "Parrot: Persuasion and Agreement")
+    assert paper.organization == "NewMind AI"
+    assert paper.authors_count is None
+    assert paper.upvotes == 4
+    assert paper.published == dt.date(2025, 11, 21)
+    assert paper.year_inferred is True
+    assert paper.source_line == 157
+
+
+def test_paper_without_metadata(seed: list[Paper]) -> None:
+    paper = by_title(seed, "AI Agent Behavioral Science")
+    assert (paper.authors_count, paper.organization, paper.published) == (None, None, None)
+    assert (paper.upvotes, paper.year_inferred, paper.byline) == (0, False, "")
+    assert paper.source_line == 37
+    assert paper.abstract.startswith("Recent advances in large language models")
+
+
+def test_trailing_number_after_a_yearless_date_is_upvotes(seed: list[Paper]) -> None:
+    gtr = by_title(seed, "GTR: Guided Thought")
+    assert (gtr.published, gtr.upvotes, gtr.year_inferred) == (dt.date(2025, 3, 11), 2, True)
+    assert gtr.authors_count == 6
+    entropy = by_title(seed, "Entropy-Guided Attention for Private LLMs")
+    assert (entropy.published, entropy.upvotes) == (dt.date(2025, 1, 6), 8)
+
+
+def test_last_paper_in_the_file(seed: list[Paper]) -> None:
+    paper = seed[-1]
+    assert paper.title == "On the limits of agency in agent-based models"
+    assert paper.authors_count == 5
+    # The seed's last line is "Sep 14, 2024 2": an explicit date, then 2 upvotes.
+    assert (paper.published, paper.upvotes, paper.year_inferred) == (dt.date(2024, 9, 14), 2, False)
+    assert paper.code_urls == ("https://github.com/AgentTorch/AgentTorch",)
+
+
+def test_code_urls_of_seed_abstracts(seed: list[Paper]) -> None:
+    assert by_title(seed, "Rethinking Entropy Interventions in RLVR").code_urls == (
+        "https://github.com/zz-haooo/STEER",
+    )
+    assert by_title(seed, "The Edge-of-Reach Problem").code_urls == (
+        "https://github.com/anyasims/edge-of-reach",
+    )
+    assert by_title(seed, "Entropy-Guided Attention").code_urls == (
+        "https://github.com/Nandan91/entropy-guided-attention-llm",
+    )
+    assert sum(1 for p in seed if p.code_urls) == 10
+
+
+def test_yearless_dates_take_the_year_after_the_latest_explicit_one(seed: list[Paper]) -> None:
+    assert max(p.published.year for p in seed if p.published and not p.year_inferred) == 2024
+    assert {p.published.year for p in seed if p.year_inferred} == {2025}
+    assert sum(p.year_inferred for p in seed) == 21
+
+
+def test_year_argument_wins_over_inference() -> None:
+    papers = load_digest(SEED, year=2023, today=TODAY)
+    assert by_title(papers, "GTR: Guided Thought").published == dt.date(2023, 3, 11)
+    assert by_title(papers, "Parrot: Persuasion").published == dt.date(2023, 11, 21)
+    assert by_title(papers, "Perturbation Analysis").published == dt.date(2022, 10, 29)
+    assert {p.published.year for p in papers if p.year_inferred} == {2023}
+
+
+def test_inferred_dates_are_never_after_today() -> None:
+    papers = load_digest(SEED, today=dt.date(2025, 6, 1))
+    assert by_title(papers, "GTR: Guided Thought").published == dt.date(2025, 3, 11)
+    # Nov 21 2025 would be in the future on 2025-06-01, so it is last year's Nov 21.
+    assert by_title(papers, "Parrot: Persuasion").published == dt.date(2024, 11, 21)
+
+
+def test_seed_with_bom_and_crlf_parses_the_same(tmp_path: Path, seed: list[Paper]) -> None:
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + SEED.read_bytes().replace(b"\n", b"\r\n"))
+    papers = load_digest(path, today=TODAY)
+    assert [dataclasses.replace(p, source_file=str(SEED)) for p in papers] == seed
+
+
+# ---------------------------------------------------------------- robustness on small listings
+
+
+def listing(*paragraphs: str) -> str:
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def test_truncated_fragment_does_not_become_a_paper() -> None:
+    text = listing(
+        "Daily Papers",
+        "Dec 10",
+        ", abandonment, and churn, which we model as a hazard over sessions of use.",
+        "  • 2 authors\n·\nMar 3, 2024",
+        "Neural Collapse Revisited",
+        abstract("neural collapse"),
+        "  • 3 authors\n·\nOct 29, 2022",
+        "rather than the usual loss, since the optimiser " + abstract("a cut sentence"),
+        "  • 9 authors\n·\nJan 2, 2020",
+        "Entropy Collapse in RL",
+        abstract("entropy collapse"),
+    )
+    papers = parse_listing(text, "frag.txt", today=TODAY)
+    assert [p.title for p in papers] == ["Neural Collapse Revisited", "Entropy Collapse in RL"]
+    # Metadata after a fragment belonged to the fragment's lost paper, not to its neighbour.
+    assert (papers[0].authors_count, papers[0].published) == (3, dt.date(2022, 10, 29))
+    assert papers[1].published is None
+    assert [p.source_line for p in papers] == [11, 25]
+
+
+def test_repeated_paper_is_kept_once_with_fields_filled_from_the_repeat() -> None:
+    text = listing(
+        "Neural Collapse Revisited",
+        abstract("neural collapse"),
+        "Entropy Collapse in RL",
+        abstract("entropy collapse"),
+        "  • 4 authors\n·\nMay 3",
+        "Neural  Collapse  revisited",
+        abstract("neural collapse"),
+        "  • 3 authors\n·\nOct 29, 2022 7",
+    )
+    papers = parse_listing(text, "repeat.txt", today=TODAY)
+    assert [p.title for p in papers] == ["Neural Collapse Revisited", "Entropy Collapse in RL"]
+    first = papers[0]
+    assert (first.source_line, first.authors_count, first.upvotes) == (1, 3, 7)
+    assert first.published == dt.date(2022, 10, 29)
+    assert papers[1].published == dt.date(2023, 5, 3)  # latest explicit year 2022, plus one
+
+
+def test_long_title_after_a_title_without_abstract_is_still_a_title() -> None:
+    long_title = " ".join(["Scaling"] * 24) + " Laws"
+    text = listing("Orphan Title Whose Abstract Was Lost", long_title, abstract("scaling"))
+    (paper,) = parse_listing(text, "long.txt", year=2024)
+    assert (paper.title, paper.source_line) == (long_title, 3)
+
+
+def test_listing_without_explicit_years_uses_todays_year() -> None:
+    text = listing("Neural Collapse Revisited", abstract("collapse"), "  • 1 author\n·\nDec 20 3")
+    (paper,) = parse_listing(text, "x.txt", today=dt.date(2026, 12, 31))
+    assert (paper.published, paper.upvotes, paper.authors_count) == (dt.date(2026, 12, 20), 3, 1)
+    (paper,) = parse_listing(text, "x.txt", today=dt.date(2026, 12, 1))
+    assert paper.published == dt.date(2025, 12, 20)
+
+
+def test_impossible_explicit_date_names_its_line() -> None:
+    text = listing(
+        "Neural Collapse Revisited", abstract("collapse"), "  • 1 author\n·\nFeb 30, 2024"
+    )
+    with pytest.raises(DigestFormatError) as err:
+        parse_listing(text, "bad-date.txt")
+    assert err.value.line == 7
+    assert str(err.value).startswith("bad-date.txt:7: ")
+
+
+# ---------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line", "reason"),
+    [
+        ("empty.txt", b"", None, "empty file"),
+        ("blank.txt", b"\xef\xbb\xbf \r\n\r\n", None, "empty file"),
+        ("nul.txt", b"Title\n\nsome text\x00\x01\x02\n", 3, "binary"),
+        ("latin1.txt", b"Title\n\nCaf\xe9 au lait\n", 3, "UTF-8"),
+        (
+            "header.txt",
+            listing("new", "Subscribe", "Daily Papers", "Dec 10").encode(),
+            None,
+            "no papers",
+        ),
+        ("empty.json", b"[]", None, "no papers"),
+    ],
+)
+def test_unreadable_file_names_file_and_line(
+    tmp_path: Path, name: str, content: bytes, line: int | None, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DigestFormatError) as err:
+        load_digest(path)
+    assert err.value.line == line
+    assert name in str(err.value)
+    assert reason in err.value.reason
+    if line:
+        assert f"{name}:{line}: " in str(err.value)
+
+
+def test_missing_path_and_directory_are_named(tmp_path: Path) -> None:
+    with pytest.raises(DigestFormatError, match=r"nowhere\.txt: no such file"):
+        load_digest(tmp_path / "nowhere.txt")
+    with pytest.raises(DigestFormatError, match="a directory") as err:
+        load_digest(tmp_path)
+    assert err.value.path == str(tmp_path)
+
+
+# ---------------------------------------------------------------- JSON and JSONL
+
+
+def test_jsonl_round_trip_of_the_seed(tmp_path: Path, seed: list[Paper]) -> None:
+    path = tmp_path / "seed.jsonl"
+    path.write_text("".join(json.dumps(paper_to_record(p)) + "\n" for p in seed), "utf-8")
+    papers = load_digest(path, today=TODAY)
+    assert papers == [
+        dataclasses.replace(p, source_file=str(path), source_line=n) for n, p in enumerate(seed, 1)
+    ]
+
+
+def test_json_list_round_trip_of_the_seed(tmp_path: Path, seed: list[Paper]) -> None:
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps([paper_to_record(p) for p in seed], indent=1), "utf-8")
+    papers = load_digest(path, today=TODAY)
+    assert papers == [dataclasses.replace(p, source_file=str(path), source_line=0) for p in seed]
+
+
+def test_minimal_records_get_ids_urls_and_dates() -> None:
+    items = [
+        {
+            "title": "Neural Collapse",
+            "abstract": "See github.com/a/b).",
+            "published": "May 27, 2024",
+        },
+        {"title": "Entropy", "abstract": "Text.", "published": "Nov 21", "upvotes": 4},
+        {"title": "Given Id", "abstract": "Text.", "paper_id": "custom", "code_urls": []},
+        {"title": "Iso", "abstract": "Text.", "published": "2023-01-02", "organization": "Lab"},
+    ]
+    papers = parse_records(items, "mini.json", today=TODAY)
+    assert papers[0].paper_id == paper_id_for("Neural Collapse")
+    assert papers[0].code_urls == ("https://github.com/a/b",)
+    assert (papers[0].published, papers[0].year_inferred) == (dt.date(2024, 5, 27), False)
+    assert (papers[1].published, papers[1].year_inferred, papers[1].upvotes) == (
+        dt.date(2025, 11, 21),
+        True,
+        4,
+    )
+    assert (papers[2].paper_id, papers[2].code_urls, papers[2].upvotes) == ("custom", (), 0)
+    assert (papers[3].published, papers[3].byline) == (dt.date(2023, 1, 2), "Lab")
+
+
+def test_malformed_jsonl_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "broken.jsonl"
+    good = json.dumps({"title": "A", "abstract": "B"})
+    path.write_text(f"{good}\n\n{{not json\n", "utf-8")
+    with pytest.raises(DigestFormatError) as err:
+        load_digest(path)
+    assert err.value.line == 3
+    assert str(err.value).startswith(f"{path}:3: invalid JSON")
+
+
+def test_invalid_jsonl_record_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "invalid.jsonl"
+    rows = [{"title": "A", "abstract": "B"}, {"title": "C", "abstract": "D", "upvotes": -1}]
+    path.write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
+    with pytest.raises(DigestFormatError, match=r"invalid\.jsonl:2: 'upvotes' must be"):
+        load_digest(path)
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        ({"abstract": "B"}, "'title' must be a non-empty string"),
+        ({"title": "A", "abstract": "  "}, "'abstract' must be a non-empty string"),
+        ({"title": "A", "abstract": "B", "authors_count": True}, "'authors_count' must be"),
+        ({"title": "A", "abstract": "B", "published": "someday"}, "'published' must be a date"),
+        ({"title": "A", "abstract": "B", "code_urls": "x"}, "'code_urls' must be a list"),
+        (["A", "B"], "expected an object"),
+    ],
+)
+def test_invalid_json_item_names_its_index(item: object, reason: str) -> None:
+    with pytest.raises(DigestFormatError) as err:
+        parse_records([{"title": "A", "abstract": "B"}, item], "list.json")
+    assert str(err.value).startswith(f"list.json: item [1]: {reason}")
+
+
+def test_json_that_is_not_a_list_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "object.json"
+    path.write_text('{"title": "A"}', "utf-8")
+    with pytest.raises(DigestFormatError, match=r"object\.json: expected a JSON list"):
+        load_digest(path)
+
+
+# ---------------------------------------------------------------- several files
+
+
+def test_duplicates_across_files_merge_into_the_first(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.jsonl"
+    first.write_text(
+        listing(
+            "Neural Collapse Revisited",
+            abstract("collapse"),
+            "Entropy Collapse in RL",
+            abstract("entropy"),
+            "  • 2 authors\n·\nJan 5, 2024",
+        ),
+        "utf-8",
+    )
+    record = {
+        "title": "neural collapse revisited",
+        "abstract": "Other words.",
+        "published": "2024-03-01",
+        "upvotes": 9,
+        "authors_count": 4,
+    }
+    second.write_text(json.dumps(record) + "\n" + json.dumps({"title": "New", "abstract": "X"}))
+    papers = load_digests([first, second], today=TODAY)
+    assert [p.title for p in papers] == [
+        "Neural Collapse Revisited",
+        "Entropy Collapse in RL",
+        "New",
+    ]
+    merged = papers[0]
+    assert (merged.source_file, merged.source_line) == (str(first), 1)
+    assert merged.abstract == abstract("collapse")
+    assert (merged.published, merged.upvotes, merged.authors_count) == (dt.date(2024, 3, 1), 9, 4)
+
+
+def test_one_bad_file_fails_the_whole_load(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text(listing("Neural Collapse Revisited", abstract("collapse")), "utf-8")
+    bad.write_bytes(b"\x00")
+    with pytest.raises(DigestFormatError, match=r"bad\.txt:1: binary"):
+        load_digests([good, bad])
+
+
+# ---------------------------------------------------------------- ids, hashes, URLs
+
+
+def test_paper_id_ignores_case_spacing_punctuation_and_width() -> None:
+    pid = paper_id_for("The Edge-of-Reach Problem")
+    assert len(pid) == 16
+    assert set(pid) <= set("0123456789abcdef")
+    assert paper_id_for("  the edge of reach   PROBLEM. ") == pid
+    assert paper_id_for("\uff34\uff48\uff45 \uff25dge-of-Reach Problem") == pid
+    assert paper_id_for("The Edge-of-Reach Problems") != pid
+
+
+def test_content_hash_follows_indexed_fields_only(seed: list[Paper]) -> None:
+    paper = seed[0]
+    digest = content_hash(paper)
+    assert content_hash(dataclasses.replace(paper, source_file="x", source_line=99)) == digest
+    assert content_hash(dataclasses.replace(paper, abstract=paper.abstract + " More.")) != digest
+    assert content_hash(dataclasses.replace(paper, upvotes=5)) != digest
+    assert content_hash(dataclasses.replace(paper, published=None)) != digest
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ("Code: https://github.com/zz-haooo/STEER.", ("https://github.com/zz-haooo/STEER",)),
+        (
+            "open-sourced at: github.com/anyasims/edge-of-reach.",
+            ("https://github.com/anyasims/edge-of-reach",),
+        ),
+        (
+            "(see https://github.com/a/b) and \\footnote{https://x.org/p}",
+            ("https://github.com/a/b", "https://x.org/p"),
+        ),
+        ("at https://github.com/N/llm{entropy-guided-llm}.", ("https://github.com/N/llm",)),
+        ("github.com/a/b and https://github.com/a/b/ again", ("https://github.com/a/b",)),
+        ("mail me at user@github.com/a or visit example.com", ()),
+    ],
+)
+def test_find_code_urls(text: str, urls: tuple[str, ...]) -> None:
+    assert find_code_urls(text) == urls

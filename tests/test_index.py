@@ -1,0 +1,87 @@
+"""Ingest is incremental: unchanged papers embed nothing, changed ones replace their chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Pipeline
+from rag.digest import load_digest
+from rag.embedding import Encoder
+from rag.index import PaperIndex
+
+
+@pytest.fixture
+def index(tmp_path: Path, encoder: Encoder) -> PaperIndex:
+    return PaperIndex(tmp_path / "index", encoder)
+
+
+def test_reingest_of_unchanged_digest_embeds_nothing(index: PaperIndex, tiny_digest: Path):
+    papers = load_digest(tiny_digest)
+    first = index.ingest(papers, progress=False)
+    second = index.ingest(papers, progress=False)
+    assert (first.added, first.chunks_embedded > 0) == (3, True)
+    assert (second.added, second.updated, second.unchanged, second.chunks_embedded) == (0, 0, 3, 0)
+    assert index.count() == first.chunks_embedded
+
+
+def test_index_persists_on_disk_across_clients(tmp_path: Path, encoder: Encoder, tiny_digest):
+    PaperIndex(tmp_path / "index", encoder).ingest(load_digest(tiny_digest), progress=False)
+    reopened = PaperIndex(tmp_path / "index", encoder)
+    assert len(reopened.papers()) == 3
+    assert reopened.ingest(load_digest(tiny_digest), progress=False).chunks_embedded == 0
+
+
+def test_changed_abstract_replaces_its_chunks(index: PaperIndex, tiny_digest: Path):
+    index.ingest(load_digest(tiny_digest), progress=False)
+    text = tiny_digest.read_text()
+    tiny_digest.write_text(text.replace("halves the number of qubits", "quarters the qubit count"))
+    report = index.ingest(load_digest(tiny_digest), progress=False)
+    assert (report.updated, report.unchanged) == (1, 2)
+    stored = index.collection.get(include=["documents"])["documents"]
+    assert any("quarters the qubit count" in doc for doc in stored)
+    assert not any("halves the number of qubits" in doc for doc in stored)
+
+
+def test_shorter_abstract_leaves_no_stale_chunks(index: PaperIndex, tiny_digest: Path):
+    papers = load_digest(tiny_digest)
+    long_paper = papers[0].__class__(**{**papers[0].__dict__, "abstract": "Sentence. " * 400})
+    index.ingest([long_paper], progress=False)
+    long_count = index.count()
+    index.ingest([papers[0]], progress=False)
+    short_chunks = index.count()
+    assert long_count > 1
+    assert short_chunks < long_count
+    ids = index.collection.get()["ids"]
+    assert sorted(ids) == [f"{papers[0].paper_id}:{n}" for n in range(short_chunks)]
+
+
+def test_papers_round_trip_through_the_index(index: PaperIndex, tiny_digest: Path):
+    papers = load_digest(tiny_digest)
+    index.ingest(papers, progress=False)
+    assert list(index.papers().values()) == papers
+
+
+def test_two_digests_merge_into_one_index(tmp_path: Path, tiny_digest: Path, encoder: Encoder):
+    other = tmp_path / "other.jsonl"
+    other.write_text(
+        '{"title": "Tidal Forecasting with Graph Neural Networks", '
+        '"abstract": "Same paper again."}\n'
+        '{"title": "A Fourth Paper on Glaciers", "abstract": "Glaciers retreat. Ice thins."}\n'
+    )
+    pipeline = Pipeline(
+        {"index": {"path": tmp_path / "index", "digests": (tiny_digest, other), "progress": False}},
+        encoder=encoder,
+    )
+    pipeline.ensure_index()
+    titles = [p.title for p in pipeline.papers.values()]
+    assert len(titles) == 4
+    assert titles.count("Tidal Forecasting with Graph Neural Networks") == 1
+
+
+def test_search_returns_the_matching_paper_first(index: PaperIndex, tiny_digest, encoder):
+    index.ingest(load_digest(tiny_digest), progress=False)
+    hits = index.search(encoder.encode_query("predicting ocean tides at coastal stations"), 3)
+    assert hits[0].paper_id == load_digest(tiny_digest)[1].paper_id
+    assert hits[0].score > hits[-1].score

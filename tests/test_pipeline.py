@@ -1,0 +1,63 @@
+"""End to end over the bundled digest: the expected paper is cited first for each question."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import Pipeline, QuestionError
+from rag.texts import EMPTY_QUESTION
+
+QUESTIONS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "questions.jsonl").read_text().splitlines()
+    if line.strip()
+]
+
+
+def test_the_question_set_is_large_enough():
+    assert len(QUESTIONS) >= 10
+
+
+@pytest.mark.parametrize("row", QUESTIONS, ids=[row["id"] for row in QUESTIONS])
+def test_expected_paper_is_cited_first(seed_pipeline: Pipeline, row: dict):
+    answer = seed_pipeline.ask(row["user_input"])
+    assert not answer.abstained
+    assert answer.citations[0].title in row["reference_titles"]
+    assert "[1]" in answer.text
+
+
+def test_seed_index_holds_every_paper(seed_pipeline: Pipeline):
+    assert len(seed_pipeline.papers) == 44
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", None, 42])
+def test_empty_or_non_text_questions_are_refused(tiny_pipeline: Pipeline, question):
+    with pytest.raises(QuestionError):
+        tiny_pipeline.ask(question)
+
+
+def test_empty_question_message_is_the_documented_one(tiny_pipeline: Pipeline):
+    with pytest.raises(QuestionError, match=EMPTY_QUESTION):
+        tiny_pipeline.ask("  ")
+
+
+def test_oversized_question_names_its_length_and_the_limit(tiny_pipeline: Pipeline):
+    limit = tiny_pipeline.settings.answer.max_question_chars
+    with pytest.raises(QuestionError, match=f"{limit + 1} characters; the limit is {limit}"):
+        tiny_pipeline.ask("x" * (limit + 1))
+
+
+def test_question_errors_are_value_errors():
+    assert issubclass(QuestionError, ValueError)
+
+
+def test_answer_serialises_to_json(tiny_pipeline: Pipeline):
+    answer = tiny_pipeline.ask("How far ahead can the graph network forecast tides?")
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert data["citations"][0]["title"] == "Tidal Forecasting with Graph Neural Networks"
+    assert data["citations"][0]["published"] == "2024-05-27"
+    assert data["sources"][0]["upvotes"] == 3
+    assert "twelve hours ahead" in data["text"]
