@@ -106,6 +106,13 @@ def third_person(sentence: str, title: str) -> str:
     return stripped[:1].upper() + stripped[1:] if stripped else reworded
 
 
+def attribute(sentence: str, title: str) -> str:
+    """Name the authors when a paper's first sentence in the reply opens with a bare 'They'."""
+    if sentence.startswith("They "):
+        return f"The authors of \u201c{short_title(title)}\u201d {sentence[5:]}"
+    return sentence
+
+
 def with_citation(sentence: str, number: int) -> str:
     """Put `[n]` before the sentence's final punctuation."""
     body = sentence.rstrip()
@@ -121,7 +128,8 @@ def candidates(
     rows: list[tuple[str, Source, int]] = []
     for source in sources:
         for position, sentence in enumerate(split_sentences(source.paper.abstract)):
-            if len(sentence.split()) >= MIN_SENTENCE_WORDS:
+            # An abstract's own questions pose the problem; they never answer the reader's.
+            if len(sentence.split()) >= MIN_SENTENCE_WORDS and not sentence.endswith("?"):
                 rows.append((sentence, source, position))
     if not rows:
         return [], np.zeros((0, question_vector.shape[0]), dtype=np.float32)
@@ -215,7 +223,10 @@ def compose_extractive(
         paper = candidate.source.paper
         number = numbers.setdefault(paper.paper_id, len(numbers) + 1)
         snippets.setdefault(paper.paper_id, []).append(candidate.text)
-        sentence = with_citation(third_person(candidate.text, paper.title), number)
+        sentence = third_person(candidate.text, paper.title)
+        if not listing and len(snippets[paper.paper_id]) == 1:
+            sentence = attribute(sentence, paper.title)
+        sentence = with_citation(sentence, number)
         lines.append(f"- **{short_title(paper.title)}**: {sentence}" if listing else sentence)
 
     citations = tuple(

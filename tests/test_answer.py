@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rag import Pipeline
-from rag.answer import is_list_question, third_person, with_citation
+from rag.answer import attribute, is_list_question, third_person, with_citation
 from rag.chunking import split_sentences
 from rag.texts import NEAREST_PAPERS_LEAD, NOT_COVERED
 
@@ -92,3 +92,10 @@ def test_off_topic_questions_abstain_without_citations(seed_pipeline: Pipeline, 
     assert answer.text.startswith(NOT_COVERED)
     assert NEAREST_PAPERS_LEAD in answer.text
     assert not CITATION.search(answer.text)
+
+
+def test_a_bare_they_opening_names_the_paper():
+    assert attribute("They prove a bound.", "GTR: Guided Thought") == (
+        "The authors of \u201cGTR\u201d prove a bound."
+    )
+    assert attribute("Models collapse.", "GTR") == "Models collapse."
