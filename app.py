@@ -32,11 +32,13 @@ from typing import Any
 import gradio as gr
 
 from rag import Answer, Pipeline, QuestionError, get_settings
+from rag.texts import NOT_COVERED
 
 # Gradio reads this when it would send telemetry or check its version; the app stays offline.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 TITLE = "Digest QA"
+NEAREST_SHOWN = 3
 DESCRIPTION = (
     "Ask about the papers in the bundled research digest. Answers quote the abstracts and "
     "cite them as [1], [2], ... with the references listed below each answer; when the "
@@ -67,12 +69,16 @@ def _entry(title: str, published: dt.date | None) -> str:
 
 def format_reply(answer: Answer) -> str:
     """The chat message for an answer: text, then references or the nearest papers."""
-    lines = [html.escape(answer.text.strip(), quote=False)]
     if answer.abstained:
+        # The answer text names the nearest papers too; here they are listed with dates instead.
+        lines = [NOT_COVERED]
         if answer.sources:
+            nearest = answer.sources[:NEAREST_SHOWN]
             lines += ["", "**Nearest papers (not cited)**", ""]
-            lines += [f"- {_entry(s.paper.title, s.paper.published)}" for s in answer.sources]
-    elif answer.citations:
+            lines += [f"- {_entry(s.paper.title, s.paper.published)}" for s in nearest]
+        return "\n".join(lines)
+    lines = [html.escape(answer.text.strip(), quote=False)]
+    if answer.citations:
         lines += ["", "**References**", ""]
         # Two trailing spaces: a hard line break even where Markdown ignores single newlines.
         lines += [f"[{c.number}] {_entry(c.title, c.published)}  " for c in answer.citations]

@@ -54,7 +54,7 @@ _FIRST_PERSON = [
 _DANGLING_OPENER = re.compile(
     r"^(this|these|that|those|it|its|such|however|moreover|furthermore|additionally|also|"
     r"finally|then|thus|therefore|subsequently|consequently|in addition|based on|to this end|"
-    r"to address|to counteract|in this phase|for example|specifically|in particular)\b",
+    r"in this phase|for example|specifically|in particular)\b",
     re.IGNORECASE,
 )
 # Additive connectives carry no meaning once the sentence stands alone.
@@ -102,23 +102,31 @@ def third_person(sentence: str, title: str) -> str:
     )
     for pattern, replacement in _FIRST_PERSON:
         reworded = pattern.sub(replacement, reworded)
+    # Scraped LaTeX quotes (``like this'') read as typographic ones.
+    reworded = reworded.replace("``", "\u201c").replace("''", "\u201d")
     stripped = _ADDITIVE_CONNECTIVE.sub("", reworded, count=1)
     return stripped[:1].upper() + stripped[1:] if stripped else reworded
 
 
-def attribute(sentence: str, title: str) -> str:
-    """Name the authors when a paper's first sentence in the reply opens with a bare 'They'."""
-    if sentence.startswith("They "):
-        return f"The authors of \u201c{short_title(title)}\u201d {sentence[5:]}"
-    return sentence
+def attribute(sentence: str) -> str:
+    """In a paper's first sentence of the reply, the first 'they' becomes 'the authors'."""
+    return re.sub(
+        r"\b(T|t)hey\b",
+        lambda m: "The authors" if m.group(1) == "T" else "the authors",
+        sentence,
+        count=1,
+    )
 
 
 def with_citation(sentence: str, number: int) -> str:
     """Put `[n]` before the sentence's final punctuation."""
     body = sentence.rstrip()
+    quote = ""
+    while body and body[-1] in "\"'\u201d":
+        quote, body = body[-1] + quote, body[:-1]
     if body and body[-1] in ".!?":
-        return f"{body[:-1]} [{number}]{body[-1]}"
-    return f"{body} [{number}]."
+        return f"{body[:-1]}{quote} [{number}]{body[-1]}"
+    return f"{body}{quote} [{number}]."
 
 
 def candidates(
@@ -225,7 +233,7 @@ def compose_extractive(
         snippets.setdefault(paper.paper_id, []).append(candidate.text)
         sentence = third_person(candidate.text, paper.title)
         if not listing and len(snippets[paper.paper_id]) == 1:
-            sentence = attribute(sentence, paper.title)
+            sentence = attribute(sentence)
         sentence = with_citation(sentence, number)
         lines.append(f"- **{short_title(paper.title)}**: {sentence}" if listing else sentence)
 

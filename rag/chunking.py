@@ -21,15 +21,22 @@ from rag.records import Chunk, Paper
 TokenCounter = Callable[[str], int]
 
 _SEGMENTER = pysbd.Segmenter(language="en", clean=False)
-# pysbd leaves a trailing space on each sentence and sometimes a bare footnote marker.
 _SPACE = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=4096)
 def split_sentences(text: str) -> tuple[str, ...]:
     """Sentences of `text` in order, whitespace-normalised, empty pieces dropped."""
-    pieces = (_SPACE.sub(" ", s).strip() for s in _SEGMENTER.segment(text))
-    return tuple(p for p in pieces if len(p) > 1)
+    sentences: list[str] = []
+    for piece in _SEGMENTER.segment(text):
+        piece = _SPACE.sub(" ", piece).strip()
+        # pysbd leaves a closing LaTeX quote ('') at the start of the next sentence.
+        if piece.startswith("''") and sentences:
+            sentences[-1] += "''"
+            piece = piece[2:].strip()
+        if len(piece) > 1:
+            sentences.append(piece)
+    return tuple(sentences)
 
 
 def embed_text(title: str, body: str) -> str:

@@ -18,6 +18,7 @@ def test_with_citation_goes_before_the_final_full_stop():
     assert with_citation("Models collapse.", 2) == "Models collapse [2]."
     assert with_citation("Is it real?", 1) == "Is it real [1]?"
     assert with_citation("No stop", 3) == "No stop [3]."
+    assert with_citation("It is \u201cthe void.\u201d", 1) == "It is \u201cthe void\u201d [1]."
 
 
 def test_third_person_rewords_self_references():
@@ -94,8 +95,7 @@ def test_off_topic_questions_abstain_without_citations(seed_pipeline: Pipeline, 
     assert not CITATION.search(answer.text)
 
 
-def test_a_bare_they_opening_names_the_paper():
-    assert attribute("They prove a bound.", "GTR: Guided Thought") == (
-        "The authors of \u201cGTR\u201d prove a bound."
-    )
-    assert attribute("Models collapse.", "GTR") == "Models collapse."
+def test_a_papers_first_they_becomes_the_authors():
+    assert attribute("They prove that they converge.") == "The authors prove that they converge."
+    assert attribute("To see why, they use a model.") == "To see why, the authors use a model."
+    assert attribute("Models collapse.") == "Models collapse."

@@ -27,6 +27,14 @@ def test_split_sentences_keeps_abbreviations_inside_a_sentence():
     )
 
 
+def test_split_sentences_keeps_a_closing_latex_quote_with_its_sentence():
+    text = "We are ``bootstrapping from the void.'' This triggers overestimation."
+    assert split_sentences(text) == (
+        "We are ``bootstrapping from the void.''",
+        "This triggers overestimation.",
+    )
+
+
 def test_chunks_group_whole_sentences_and_overlap_by_one():
     abstract = "One two three four. Five six seven eight. Nine ten eleven twelve. End here now."
     # Budget: 12 tokens minus the title line's 4 leaves 8 words per chunk.
