@@ -43,6 +43,7 @@ def warm_answers(index: Path) -> dict[str, float]:
     from rag import Pipeline
 
     rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    rows = [row for row in rows if row["type"] != "unanswerable"]
     pipeline = Pipeline({"index": {"path": index, "progress": False}})
     pipeline.ask("What is this digest about?")  # loads the model and the catalogue
     first, repeated, hits = [], [], 0

@@ -10,6 +10,7 @@ registered under a name so a collection remembers which encoder filled it.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cached_property
@@ -43,6 +44,8 @@ class Encoder(LangChainEmbeddings):
         self.device = device
         self.name = MODEL_NAME
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        # Evaluation answers questions from several threads; the cache is not thread-safe.
+        self._lock = threading.Lock()
 
     @cached_property
     def model(self) -> SentenceTransformer:
@@ -83,6 +86,10 @@ class Encoder(LangChainEmbeddings):
 
     def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
         """Like `encode`, but texts seen recently are served from an LRU cache."""
+        with self._lock:
+            return self._encode_cached(texts)
+
+    def _encode_cached(self, texts: Sequence[str]) -> np.ndarray:
         cache = self._cache
         missing = list(dict.fromkeys(t for t in texts if t not in cache))
         for text, vector in zip(missing, self.encode(missing), strict=True):

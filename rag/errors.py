@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class DigestFormatError(ValueError):
-    """A digest file that cannot be read as papers; names the file and, where known, the line."""
+class InputFileError(ValueError):
+    """A file that cannot be read as given; names the file and, where known, the line."""
 
     def __init__(self, path: str | Path, reason: str, line: int | None = None) -> None:
         self.path = str(path)
@@ -14,6 +14,14 @@ class DigestFormatError(ValueError):
         self.reason = reason
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {reason}")
+
+
+class DigestFormatError(InputFileError):
+    """A digest file that cannot be read as papers."""
+
+
+class QuestionFileError(InputFileError):
+    """A question set that cannot be read at all (single bad lines are reported, not raised)."""
 
 
 class QuestionError(ValueError):
@@ -24,4 +32,10 @@ class IndexStateError(RuntimeError):
     """The index on disk cannot be used as it is; the message says how to rebuild it."""
 
 
-__all__ = ["DigestFormatError", "QuestionError", "IndexStateError"]
+__all__ = [
+    "DigestFormatError",
+    "IndexStateError",
+    "InputFileError",
+    "QuestionError",
+    "QuestionFileError",
+]
