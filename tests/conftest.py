@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -16,6 +17,18 @@ from rag.config import bundled_digests  # noqa: E402
 from rag.embedding import Encoder  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "daily_papers.txt"
+TODAY = dt.date(2026, 11, 29)
+
+
+def abstract(topic: str) -> str:
+    """A paragraph long enough to read as an abstract."""
+    return (
+        f"We study {topic} in deep networks trained for classification and show that the "
+        "features of each class collapse to their mean, which explains generalisation and "
+        "robustness in a simple and testable way."
+    )
+
 
 TINY_DIGEST = """Daily Papers
 

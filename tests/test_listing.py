@@ -7,23 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import SEED, TODAY, abstract
 
 from rag.digest import load_digest
 from rag.errors import DigestFormatError
 from rag.listing import parse_listing
 from rag.records import Paper
-
-SEED = Path(__file__).resolve().parent.parent / "seeds" / "daily_papers.txt"
-TODAY = dt.date(2026, 11, 29)
-
-
-def abstract(topic: str) -> str:
-    """A paragraph long enough to read as an abstract."""
-    return (
-        f"We study {topic} in deep networks trained for classification and show that the "
-        "features of each class collapse to their mean, which explains generalisation and "
-        "robustness in a simple and testable way."
-    )
 
 
 def by_title(papers: list[Paper], start: str) -> Paper:
