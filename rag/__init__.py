@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from rag.config import Settings, get_settings
 from rag.errors import DigestFormatError, IndexStateError, QuestionError
+from rag.evaluation import Report, evaluate
 from rag.pipeline import Pipeline, ask, default_pipeline
+from rag.questions import EvalQuestion, load_questions
 from rag.records import Answer, Chunk, Citation, Paper, Source
 
 __all__ = [
@@ -17,13 +19,17 @@ __all__ = [
     "Chunk",
     "Citation",
     "DigestFormatError",
+    "EvalQuestion",
     "IndexStateError",
     "Paper",
     "Pipeline",
     "QuestionError",
+    "Report",
     "Settings",
     "Source",
     "ask",
     "default_pipeline",
+    "evaluate",
     "get_settings",
+    "load_questions",
 ]

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.config import describe_settings
-from rag.errors import DigestFormatError, IndexStateError, QuestionError
+from rag.config import EVAL_CONFIGS, describe_settings
+from rag.errors import IndexStateError, InputFileError, QuestionError
 from rag.pipeline import Pipeline
 from rag.records import Answer
 
@@ -41,6 +41,39 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("-k", type=int, help="papers to retrieve")
+    evaluate = commands.add_parser(
+        "eval",
+        help="evaluate question sets, compare runs",
+        description="Answer a question set (JSONL or CSV, RAGAS field names) and score it.",
+    )
+    evaluate.add_argument("questions", nargs="?", type=Path, help="question file")
+    evaluate.add_argument("--out", type=Path, help="report folder (per config when several)")
+    evaluate.add_argument(
+        "--config",
+        action="append",
+        choices=EVAL_CONFIGS,
+        help="configuration to evaluate; repeat to compare several in one run (default: ours)",
+    )
+    evaluate.add_argument("--mode", choices=["extractive"], default="extractive")
+    evaluate.add_argument("-k", "--k", type=int, help="papers retrieved per question")
+    evaluate.add_argument("--workers", type=int, default=1, help="questions answered at once")
+    evaluate.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    evaluate.add_argument(
+        "--fail-under",
+        nargs="+",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 when a metric of the first config is below VALUE; "
+        "TYPE:METRIC=VALUE checks one question type",
+    )
+    evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
+    evaluate.add_argument(
+        "--generate",
+        type=int,
+        metavar="N",
+        help="write a starter set of N questions (plus distractors) from the index to --out",
+    )
+    evaluate.add_argument("--seed", type=int, default=0, help="sampling seed for --generate")
     return parser
 
 
@@ -61,7 +94,14 @@ def run(args: argparse.Namespace) -> int:
         overrides["index"]["year"] = args.year
     if getattr(args, "k", None):
         overrides["retrieval"]["k"] = args.k
+    if args.command == "eval" and args.compare:
+        from rag.report import compare_runs
+
+        print(compare_runs(*args.compare))
+        return 0
     pipeline = Pipeline(overrides)
+    if args.command == "eval":
+        return run_eval(args, pipeline)
     if args.command == "ingest":
         report = pipeline.ingest([str(p) for p in args.paths] or None)
         print(
@@ -75,11 +115,88 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_thresholds(items: Sequence[str]) -> list[tuple[str | None, str, float]]:
+    """'mrr=0.9' and 'multi:all_gold@5=0.9' as (type or None, metric, value)."""
+    parsed = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise QuestionError(f"--fail-under takes METRIC=VALUE, got {item!r}")
+        kind, _, metric = name.rpartition(":")
+        parsed.append((kind or None, metric, float(value)))
+    return parsed
+
+
+def failed_thresholds(
+    summary: dict, thresholds: Sequence[tuple[str | None, str, float]]
+) -> list[str]:
+    failures = []
+    for kind, metric, floor in thresholds:
+        scope = summary["by_type"].get(kind, {}) if kind else summary["overall"]
+        value = scope.get(metric)
+        if value is None or value < floor:
+            label = f"{kind}:{metric}" if kind else metric
+            failures.append(f"{label} = {value if value is None else round(value, 4)} < {floor}")
+    return failures
+
+
+def run_eval(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.generate and args.out:
+        from rag.generate import generate_questions
+
+        rows = generate_questions(list(pipeline.papers.values()), args.generate, seed=args.seed)
+        args.out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        print(
+            f"wrote {len(rows)} generated questions to {args.out} (a smoke test, not a benchmark)"
+        )
+        return 0
+    if not args.questions or not args.out:
+        raise QuestionError("eval needs a question file and --out FOLDER (or --compare A B)")
+    # Evaluation pulls in ranx, scipy and matplotlib: imported here so `ask` stays quick.
+    from rag.evaluation import evaluate
+    from rag.questions import load_questions
+    from rag.report import configs_table, write_report
+
+    thresholds = parse_thresholds(args.fail_under)
+    questions, problems = load_questions(args.questions)
+    for problem in problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    configs = args.config or ["ours"]
+    summaries = {}
+    for config in configs:
+        folder = args.out / config if len(configs) > 1 else args.out
+        try:
+            report = evaluate(
+                questions,
+                pipeline,
+                config=config,
+                out=folder,
+                resume=args.resume,
+                workers=args.workers,
+            )
+        except KeyboardInterrupt:
+            print(
+                f"interrupted: finished rows are in {folder}; rerun with --resume", file=sys.stderr
+            )
+            return 130
+        write_report(report.summary, report.rows, folder)
+        summaries[config] = report.summary
+    table = configs_table(summaries)
+    if len(configs) > 1:
+        (args.out / "comparison.md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+    print(f"\n{len(questions)} questions, {len(problems)} lines skipped; reports in {args.out}")
+    failures = failed_thresholds(summaries[configs[0]], thresholds)
+    for failure in failures:
+        print(f"below threshold: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     try:
         return run(args)
-    except (DigestFormatError, QuestionError, IndexStateError) as error:
+    except (InputFileError, QuestionError, IndexStateError) as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR

@@ -17,6 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DIGEST_DIR = PROJECT_ROOT / "seeds"
 
 
+# Configurations the evaluator can run: ours and the two peers it is measured against.
+EVAL_CONFIGS = ("ours", "baseline", "bm25")
+
+
 def bundled_digests() -> tuple[Path, ...]:
     """The digest files shipped with the project."""
     return tuple(sorted(BUNDLED_DIGEST_DIR.glob("*.txt")))

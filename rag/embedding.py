@@ -104,6 +104,11 @@ class Encoder(LangChainEmbeddings):
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack(rows)
 
+    def clear_cache(self) -> None:
+        """Forget cached vectors (so a measurement starts cold)."""
+        with self._lock:
+            self._cache.clear()
+
     def encode_query(self, text: str) -> np.ndarray:
         """One normalised vector for a question."""
         return self.encode_cached([text])[0]

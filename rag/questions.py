@@ -1,0 +1,143 @@
+"""Question sets for evaluation: JSONL or CSV with RAGAS field names, read line by line.
+
+Fields: `user_input` (required), `reference`, `reference_contexts`, and ours:
+`reference_titles` (gold papers), `required_terms`, `type`, `history` (earlier turns, as
+OpenAI-style messages) and `id`. A malformed line is reported with its number and skipped so
+the rest still run; a missing optional field only switches off the metrics that need it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import QuestionFileError
+
+UNANSWERABLE = "unanswerable"
+LIST_FIELDS = ("reference_contexts", "reference_titles", "required_terms")
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """One question of an evaluation set."""
+
+    id: str
+    user_input: str
+    reference: str | None = None
+    reference_contexts: tuple[str, ...] = ()
+    reference_titles: tuple[str, ...] = ()
+    required_terms: tuple[str, ...] = ()
+    type: str = "unspecified"
+    history: tuple[Mapping[str, str], ...] = field(default=())
+    line: int = 0
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != UNANSWERABLE
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A line that could not be read as a question."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+def _as_list(value: object, name: str, from_csv: bool) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str) and from_csv:
+        # CSV cells hold lists as JSON or as ';'-separated text.
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            return tuple(part.strip() for part in text.split(";") if part.strip())
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"'{name}' must be a list of strings")
+    return tuple(value)
+
+
+def _history(value: object, from_csv: bool) -> tuple[Mapping[str, str], ...]:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str) and from_csv:
+        value = json.loads(value)
+    if not isinstance(value, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("content"), str) for m in value
+    ):
+        raise ValueError("'history' must be a list of {role, content} messages")
+    return tuple({"role": str(m.get("role", "user")), "content": m["content"]} for m in value)
+
+
+def question_from_record(record: object, line: int, from_csv: bool = False) -> EvalQuestion:
+    """Validate one decoded record; raises ValueError with a reason a user can act on."""
+    if not isinstance(record, dict):
+        raise ValueError("expected a JSON object")
+    user_input = record.get("user_input")
+    if not isinstance(user_input, str) or not user_input.strip():
+        raise ValueError("'user_input' is required and must be non-empty text")
+    reference = record.get("reference")
+    if reference is not None and not isinstance(reference, str):
+        raise ValueError("'reference' must be text")
+    kind = record.get("type") or "unspecified"
+    if not isinstance(kind, str):
+        raise ValueError("'type' must be text")
+    lists = {name: _as_list(record.get(name), name, from_csv) for name in LIST_FIELDS}
+    return EvalQuestion(
+        id=str(record.get("id") or f"line{line}"),
+        user_input=user_input.strip(),
+        reference=reference or None,
+        type=kind,
+        history=_history(record.get("history"), from_csv),
+        line=line,
+        **lists,
+    )
+
+
+def _records(path: Path) -> list[tuple[int, object]]:
+    """(line number, decoded record or the error) for each non-blank line."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        return [(number, row) for number, row in enumerate(reader, start=2)]
+    rows: list[tuple[int, object]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            rows.append((number, json.loads(raw)))
+        except json.JSONDecodeError as error:
+            rows.append((number, ValueError(f"not valid JSON ({error.msg})")))
+    return rows
+
+
+def load_questions(path: str | Path) -> tuple[list[EvalQuestion], list[LineProblem]]:
+    """Questions that could be read, and the lines that could not (with reasons)."""
+    path = Path(path)
+    if not path.is_file():
+        raise QuestionFileError(path, "no such question file")
+    questions: list[EvalQuestion] = []
+    problems: list[LineProblem] = []
+    seen: set[str] = set()
+    for number, record in _records(path):
+        try:
+            if isinstance(record, Exception):
+                raise record
+            question = question_from_record(record, number, path.suffix.lower() == ".csv")
+            if question.id in seen:
+                raise ValueError(f"duplicate id {question.id!r}")
+        except (ValueError, TypeError) as error:
+            problems.append(LineProblem(str(path), number, str(error)))
+            continue
+        seen.add(question.id)
+        questions.append(question)
+    return questions, problems

@@ -1,0 +1,160 @@
+"""Batch evaluation end to end: rows, summaries, reports, resume, RAGAS, comparison, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from rag import Pipeline
+from rag.evaluation import RESULTS_FILE, SUMMARY_FILE, evaluate
+from rag.questions import EvalQuestion
+from rag.report import compare_runs, write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+EDGE = "The Edge-of-Reach Problem in Offline Model-Based Reinforcement Learning"
+QUESTIONS = [
+    EvalQuestion(
+        id="edge",
+        user_input="What goes wrong when model rollouts are truncated in offline RL?",
+        reference_titles=(EDGE,),
+        required_terms=("edge-of-reach", "rollouts"),
+        type="single",
+    ),
+    EvalQuestion(
+        id="vae",
+        user_input="What is posterior collapse in variational autoencoders?",
+        reference_titles=(
+            "Beyond Vanilla Variational Autoencoders: Detecting Posterior Collapse in "
+            "Conditional and Hierarchical Variational Autoencoders",
+        ),
+        type="single",
+    ),
+    EvalQuestion(id="bread", user_input="How do I bake sourdough bread?", type="unanswerable"),
+]
+
+
+@pytest.fixture(scope="module")
+def run(seed_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("eval") / "ours"
+    report = evaluate(QUESTIONS, seed_pipeline, out=out, progress=False)
+    write_report(report.summary, report.rows, out)
+    return report, out
+
+
+def test_every_question_gets_a_row_with_ragas_fields_and_metrics(run):
+    report, out = run
+    rows = [json.loads(line) for line in (out / RESULTS_FILE).read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["edge", "vae", "bread"]
+    edge = rows[0]
+    for field in ("user_input", "response", "retrieved_contexts", "reference", "citations"):
+        assert field in edge
+    assert edge["retrieved_titles"][0] == EDGE
+    assert (edge["recall@5"], edge["mrr"], edge["all_gold@5"]) == (1.0, 1.0, 1.0)
+    assert edge["outcome"] == "correct"
+    assert 0.0 <= edge["citation_recall"] <= 1.0
+    assert rows[2]["abstained"] and rows[2]["outcome"] == "missing"
+    assert "mrr" not in rows[2]
+
+
+def test_summary_counts_types_and_abstention(run):
+    report, out = run
+    summary = json.loads((out / SUMMARY_FILE).read_text())
+    assert summary["overall"]["questions"] == 3
+    assert set(summary["by_type"]) == {"single", "unanswerable"}
+    assert summary["overall"]["noans_accuracy"] == 1.0
+    assert summary["overall"]["hasans_false_refusal_rate"] == 0.0
+    assert summary["by_type"]["single"]["mrr"] == 1.0
+
+
+def test_report_and_plots_are_written(run):
+    _, out = run
+    report = (out / "report.md").read_text()
+    assert "## By question type" in report and "## Worst questions" in report
+    for name in ("metric_by_type.png", "latency.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_resume_answers_only_what_is_missing(seed_pipeline: Pipeline, tmp_path: Path):
+    evaluate(QUESTIONS[:1], seed_pipeline, out=tmp_path, progress=False)
+    answered: list[str] = []
+    report = evaluate(
+        QUESTIONS,
+        seed_pipeline,
+        out=tmp_path,
+        resume=True,
+        progress=False,
+        on_row=lambda row: answered.append(row["id"]),
+    )
+    assert answered == ["vae", "bread"]
+    assert [r["id"] for r in report.rows] == ["edge", "vae", "bread"]
+    assert len((tmp_path / RESULTS_FILE).read_text().splitlines()) == 3
+
+
+def test_results_load_into_ragas_and_score_offline(run):
+    _, out = run
+    # ragas 0.4.3 imports a module that langchain-community 0.4 removed (ragas issue #2745);
+    # an empty stand-in lets it import. Nothing here calls a model.
+    shim = types.ModuleType("langchain_community.chat_models.vertexai")
+    shim.ChatVertexAI = type("ChatVertexAI", (), {})
+    sys.modules.setdefault("langchain_community.chat_models.vertexai", shim)
+    import langchain_community.llms
+
+    langchain_community.llms.VertexAI = type("VertexAI", (), {})
+    from ragas import EvaluationDataset
+    from ragas.metrics import IDBasedContextRecall
+
+    rows = [json.loads(line) for line in (out / RESULTS_FILE).read_text().splitlines()]
+    dataset = EvaluationDataset.from_list(rows)
+    assert len(dataset) == 3
+    score = IDBasedContextRecall().single_turn_score(dataset.samples[0])
+    assert score == 1.0
+
+
+def test_compare_reports_deltas_and_a_paired_test(seed_pipeline: Pipeline, run, tmp_path: Path):
+    _, ours = run
+    evaluate(QUESTIONS, seed_pipeline, config="bm25", out=tmp_path / "bm25", progress=False)
+    table = compare_runs(ours, tmp_path / "bm25")
+    assert "p (paired t)" in table
+    assert "| mrr | 2 |" in table
+
+
+def test_cli_fail_under_guards_quality(tmp_path: Path, tiny_digest: Path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"id": "t", "user_input": "How far ahead can tides be forecast?", '
+        '"reference_titles": ["Tidal Forecasting with Graph Neural Networks"], "type": "single"}\n'
+        "{broken\n"
+    )
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "PATH": "/usr/bin:/bin",
+        "RAG_INDEX_DIGESTS": str(tiny_digest),
+        "RAG_INDEX_PROGRESS": "false",
+    }
+    base = [sys.executable, "-m", "rag", "--index", str(tmp_path / "index"), "eval", str(questions)]
+    passed = subprocess.run(
+        [*base, "--out", str(tmp_path / "a"), "--fail-under", "mrr=0.9", "single:recall@5=1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert passed.returncode == 0, passed.stderr
+    assert "q.jsonl:2: not valid JSON" in passed.stderr
+    failed = subprocess.run(
+        [*base, "--out", str(tmp_path / "b"), "--fail-under", "mrr=1.01"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert failed.returncode == 1
+    assert "below threshold: mrr = 1.0 < 1.01" in failed.stderr
