@@ -196,12 +196,12 @@ def order_for_reading(chosen: Sequence[Candidate]) -> list[Candidate]:
     return ordered
 
 
-def abstain(question: str, sources: Sequence[Source]) -> Answer:
+def abstain(question: str, sources: Sequence[Source], reason: str = NOT_COVERED) -> Answer:
     """Say plainly the digest has no answer, and name the nearest papers without citing them."""
-    text = NOT_COVERED
+    text = reason
     if sources:
         nearest = "; ".join(f"\u201c{s.paper.title}\u201d" for s in sources[:3])
-        text = f"{NOT_COVERED} {NEAREST_PAPERS_LEAD} {nearest}."
+        text = f"{reason} {NEAREST_PAPERS_LEAD} {nearest}."
     return Answer(question=question, text=text, sources=tuple(sources), abstained=True)
 
 

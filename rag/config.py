@@ -54,6 +54,12 @@ class RetrievalSettings:
     chunk_candidates: int = field(
         default=30, metadata={"help": "chunks fetched before grouping them by paper"}
     )
+    list_k: int = field(
+        default=10, metadata={"help": "papers considered when the question asks for a list"}
+    )
+    mode: str = field(
+        default="hybrid", metadata={"help": "hybrid (dense + BM25 fused), dense or keyword"}
+    )
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class AnswerSettings:
         default=6, metadata={"help": "sentences when the question asks for several papers"}
     )
     min_relevance: float = field(
-        default=0.30, metadata={"help": "best-chunk cosine below which the answer abstains"}
+        default=0.27, metadata={"help": "best-chunk cosine below which the answer abstains"}
     )
     max_question_chars: int = field(default=2000, metadata={"help": "longest accepted question"})
 

@@ -39,7 +39,7 @@ from rag.metrics import (
 )
 from rag.pipeline import Message, Pipeline
 from rag.questions import EvalQuestion
-from rag.records import Answer
+from rag.records import Answer, Paper
 from rag.support import Support, default_support
 
 log = logging.getLogger(__name__)
@@ -73,10 +73,18 @@ def answerer_for(config: str, pipeline: Pipeline) -> Answerer:
     return make_peer(config, pipeline)
 
 
+def evidence_text(paper: Paper) -> str:
+    """What a citation of `paper` vouches for: its record (title, date, byline, upvotes) and
+    its abstract, so answers about metadata are checked against the metadata."""
+    date = paper.published.isoformat() if paper.published else "undated"
+    byline = f" {paper.byline}." if paper.byline else ""
+    return f"{paper.title}. Published {date}.{byline} {paper.upvotes} upvotes.\n{paper.abstract}"
+
+
 def score_answer(
     question: EvalQuestion,
     answer: Answer,
-    abstracts: Mapping[str, str],
+    records: Mapping[str, str],
     support: Support,
     k: int,
 ) -> dict[str, Any]:
@@ -93,7 +101,7 @@ def score_answer(
         # A marker that points at no source leaves the statement unsupported, as in ALCE.
         if any(n not in by_number for n in numbers):
             return []
-        return [abstracts.get(by_number[n], "") for n in numbers]
+        return [records.get(by_number[n], "") for n in numbers]
 
     statements = [
         (strip_citations(s), evidence(s))
@@ -221,7 +229,7 @@ def evaluate(
     answerer = answerer_for(config, pipeline)
     support = support or default_support(pipeline.encoder)
     k = pipeline.settings.retrieval.k
-    abstracts = {pid: paper.abstract for pid, paper in pipeline.papers.items()}
+    evidence = {pid: evidence_text(paper) for pid, paper in pipeline.papers.items()}
     # Latency is measured warm and per configuration: build the index and load the model
     # first, and start from an empty vector cache so no configuration rides on another's.
     answerer.ask(WARM_UP_QUESTION)
@@ -241,7 +249,7 @@ def evaluate(
         answer = answerer.ask(question.user_input, history=list(question.history))
         seconds = time.perf_counter() - started
         row = result_row(
-            question, answer, seconds, score_answer(question, answer, abstracts, support, k)
+            question, answer, seconds, score_answer(question, answer, evidence, support, k)
         )
         with write_lock:
             rows.append(row)

@@ -238,6 +238,22 @@ class PaperIndex:
             )
         ]
 
+    def score_papers(self, vector: np.ndarray, paper_ids: Sequence[str]) -> list[ChunkHit]:
+        """Every chunk of the given papers, scored against `vector` (for papers found by
+        keyword search alone, which the nearest-chunk search did not reach)."""
+        if not paper_ids:
+            return []
+        rows = self.collection.get(
+            where={"paper_id": {"$in": list(paper_ids)}},
+            include=["documents", "metadatas", "embeddings"],
+        )
+        return [
+            ChunkHit(cid, str(meta["paper_id"]), doc, float(np.asarray(emb) @ vector))
+            for cid, doc, meta, emb in zip(
+                rows["ids"], rows["documents"], rows["metadatas"], rows["embeddings"], strict=True
+            )
+        ]
+
     def remove(self, paper_ids: Iterable[str]) -> None:
         """Drop papers from the index (all their chunks)."""
         for paper_id in paper_ids:

@@ -64,7 +64,8 @@ def retrieval_scores(
 
     Questions without gold ids (unanswerable) are left out. A question with gold but no ranked
     ids (missing from `ranked`, or an empty list) scores 0.0 everywhere and is kept.
-    `all_gold@k` is 1.0 when every gold id is in the top k (multi-paper questions need all).
+    `all_gold@k` is 1.0 when every gold id is in the top k (multi-paper questions need all);
+    with more gold ids than k, when the top k are all gold (the best a list of k can do).
     """
     from ranx import Qrels, Run, evaluate  # numba start-up is slow; only pay it when used
 
@@ -85,7 +86,8 @@ def retrieval_scores(
         for q, value in per_query.items():
             scores[q][metric] = float(value)
     for q in answered:
-        scores[q][all_name] = 1.0 if judged[q] <= set(runs[q][:k]) else 0.0
+        found = len(judged[q] & set(runs[q][:k]))
+        scores[q][all_name] = 1.0 if found == min(k, len(judged[q])) else 0.0
     return scores
 
 

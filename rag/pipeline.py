@@ -8,28 +8,30 @@ the ecosystem. `rag.ask()` uses a default pipeline over the bundled digest, buil
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from operator import itemgetter
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable
 
-from rag.answer import compose_extractive
+from rag.chain import Resources, Turn, build_chain
 from rag.config import Settings, get_settings
+from rag.conversation import Message
 from rag.digest import load_digests
 from rag.embedding import Encoder
 from rag.errors import QuestionError
 from rag.index import IngestReport, PaperIndex
+from rag.keyword import KeywordIndex
+from rag.query import explicit_filters
 from rag.records import Answer, Paper
-from rag.retrieve import PaperRetriever, to_sources
+from rag.retrieve import HybridRetriever
 from rag.texts import EMPTY_QUESTION, QUESTION_NOT_TEXT, QUESTION_TOO_LONG
 
 log = logging.getLogger(__name__)
-Message = Mapping[str, str]
 
 
 def check_question(question: object, max_chars: int) -> str:
@@ -71,7 +73,8 @@ class Pipeline:
         s = self.settings.index
         papers = load_digests(paths or s.digests, year=s.year)
         report = self.index.ingest(papers, batch_size=s.batch_size, progress=s.progress)
-        self.__dict__.pop("papers", None)
+        for cached in ("papers", "keyword", "retriever", "chain"):
+            self.__dict__.pop(cached, None)
         return report
 
     def ensure_index(self) -> None:
@@ -90,34 +93,52 @@ class Pipeline:
         return self.index.papers()
 
     @cached_property
-    def retriever(self) -> PaperRetriever:
+    def keyword(self) -> KeywordIndex:
+        """BM25 over the indexed papers, rebuilt from the index so it is never out of sync."""
+        return KeywordIndex(list(self.papers.values()))
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
         r = self.settings.retrieval
-        return PaperRetriever(index=self.index, k=r.k, chunk_candidates=r.chunk_candidates)
+        return HybridRetriever(
+            index=self.index,
+            keyword=self.keyword,
+            k=r.k,
+            chunk_candidates=r.chunk_candidates,
+            mode=r.mode,
+        )
 
     @cached_property
     def chain(self) -> Runnable:
-        """question -> {question, documents} -> Answer."""
-        return RunnablePassthrough.assign(
-            documents=itemgetter("question") | self.retriever
-        ) | RunnableLambda(self._compose)
+        """Turn -> Answer: understand the question, retrieve, compose (see rag.chain)."""
+        return build_chain(self.resources)
 
-    def _compose(self, inputs: dict[str, Any]) -> Answer:
-        question: str = inputs["question"]
-        sources = to_sources(inputs["documents"], self.papers)
-        return compose_extractive(
-            question,
-            self.encoder.encode_query(question),
-            sources,
-            self.encoder.encode_cached,
-            self.settings.answer,
-        )
+    def resources(self) -> Resources:
+        return Resources(self.settings, self.papers, self.retriever, self.encoder, self.ask)
 
-    def ask(self, question: str, history: Sequence[Message] | None = None) -> Answer:
-        """Answer one question with cited papers from the digest."""
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        *,
+        year: int | None = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        min_upvotes: int | None = None,
+        max_upvotes: int | None = None,
+        organization: str | None = None,
+    ) -> Answer:
+        """Answer one question with cited papers from the digest.
+
+        `history` holds earlier turns as OpenAI-style messages; the keyword filters restrict
+        the papers considered, on top of any the question itself states.
+        """
         question = check_question(question, self.settings.answer.max_question_chars)
+        explicit = explicit_filters(year, since, until, min_upvotes, max_upvotes, organization)
         self.papers  # noqa: B018 - builds the index before the clock starts
         started = time.perf_counter()
-        answer = self.chain.invoke({"question": question, "history": list(history or [])})
+        turn = Turn(question, tuple(history or ()), explicit)
+        answer = self.chain.invoke(turn)
         answer.timings["total"] = time.perf_counter() - started
         return answer
 
@@ -135,6 +156,6 @@ def default_pipeline() -> Pipeline:
         return _default
 
 
-def ask(question: str, history: Sequence[Message] | None = None) -> Answer:
+def ask(question: str, history: Sequence[Message] | None = None, **filters: Any) -> Answer:
     """Answer a question from the default digest: `rag.ask("What is neural collapse?")`."""
-    return default_pipeline().ask(question, history)
+    return default_pipeline().ask(question, history, **filters)

@@ -56,6 +56,8 @@ class Source:
     score: float
     rank: int
     chunk_texts: tuple[str, ...] = ()
+    dense: float = 0.0
+    keyword: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class Answer:
     sources: tuple[Source, ...] = ()
     abstained: bool = False
     mode: str = "extractive"
+    query: str = ""
+    filters: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, object]:
@@ -92,6 +96,8 @@ class Answer:
             "text": self.text,
             "abstained": self.abstained,
             "mode": self.mode,
+            "query": self.query or self.question,
+            "filters": list(self.filters),
             "citations": [
                 {
                     "number": c.number,
@@ -111,6 +117,8 @@ class Answer:
                     "byline": s.paper.byline,
                     "upvotes": s.paper.upvotes,
                     "score": round(s.score, 4),
+                    "dense": round(s.dense, 4),
+                    "keyword": round(s.keyword, 4),
                 }
                 for s in self.sources
             ],

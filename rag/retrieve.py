@@ -1,66 +1,133 @@
-"""Paper-level dense retrieval, exposed as a LangChain `BaseRetriever`.
+"""Paper-level hybrid retrieval (dense + BM25, reciprocal rank fusion) as a LangChain retriever.
 
-Chroma returns the nearest chunks; readers want papers. The retriever fetches more chunks
-than papers wanted, groups them by paper, scores a paper by its best chunk (a long abstract
-with many mediocre chunks should not beat a short one with a precise match) and returns each
-paper once, as a `Document` whose metadata carries the paper id, score, rank and the matching
-chunk texts. `to_sources` turns those documents back into typed `Source` records.
+Chroma returns the nearest chunks; readers want papers. Dense search groups chunks by paper
+and scores a paper by its best chunk (a long abstract with many mediocre chunks should not
+beat a short one with a precise match). BM25 ranks whole papers by their words, which finds
+rare exact terms that the small encoder blurs. The two rankings are fused with reciprocal
+rank fusion (Cormack et al. 2009, k = 60): rank-based, so the incomparable score scales need
+no calibration. Each returned paper still carries its dense cosine and its keyword score
+(BM25 over the query's best), which later stages use to decide relevance and abstention.
+Filters from the question (year, dates, upvotes, organisation) restrict both searches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from rag.index import ChunkHit, PaperIndex
+from rag.keyword import KeywordIndex
 from rag.records import Paper, Source
 
+RRF_K = 60
+MODES = ("hybrid", "dense", "keyword")
 
-def group_by_paper(hits: Sequence[ChunkHit], k: int) -> list[tuple[str, float, list[str]]]:
-    """(paper_id, best score, chunk texts best first) for the top `k` papers."""
+
+def group_by_paper(hits: Sequence[ChunkHit]) -> dict[str, tuple[float, list[str]]]:
+    """paper_id -> (best score, chunk texts best first), papers in order of best score."""
     grouped: dict[str, tuple[float, list[str]]] = {}
     for hit in sorted(hits, key=lambda h: h.score, reverse=True):
         best, texts = grouped.setdefault(hit.paper_id, (hit.score, []))
         texts.append(hit.text)
-    ranked = sorted(grouped.items(), key=lambda item: item[1][0], reverse=True)
-    return [(paper_id, score, texts) for paper_id, (score, texts) in ranked[:k]]
+    return grouped
 
 
-class PaperRetriever(BaseRetriever):
-    """Top-k papers for a question by cosine similarity of their best chunk."""
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Sum of 1 / (k + rank) over the rankings each id appears in."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class HybridRetriever(BaseRetriever):
+    """Top-k papers for a question: dense and keyword rankings fused, one entry per paper."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     index: PaperIndex
+    keyword: KeywordIndex
     k: int = 5
     chunk_candidates: int = 30
+    mode: str = "hybrid"
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
+        return self.search(query)
+
+    def _keyword_ranking(
+        self, query: str, allowed: Collection[str] | None
+    ) -> tuple[list[str], dict[str, float]]:
+        scores = self.keyword.scores(query)
+        top = float(scores.max()) if scores.size else 0.0
+        if top <= 0:
+            return [], {}
+        ids = self.keyword.paper_ids
+        order = [
+            i
+            for i in np.argsort(-scores, kind="stable")
+            if scores[i] > 0 and (allowed is None or ids[i] in allowed)
+        ][: self.chunk_candidates]
+        return [ids[i] for i in order], {ids[i]: float(scores[i]) / top for i in order}
+
+    def search(
+        self,
+        query: str,
+        where: Mapping | None = None,
+        allowed: Collection[str] | None = None,
+        k: int | None = None,
+    ) -> list[Document]:
+        """Ranked papers as Documents; `where` filters chunks, `allowed` limits paper ids."""
+        k = k or self.k
         vector = self.index.encoder.encode_query(query)
-        hits = self.index.search(vector, max(self.chunk_candidates, self.k))
+        dense: dict[str, tuple[float, list[str]]] = {}
+        if self.mode != "keyword":
+            hits = self.index.search(vector, self.chunk_candidates, dict(where) if where else None)
+            dense = group_by_paper([h for h in hits if allowed is None or h.paper_id in allowed])
+        keyword_ranking, keyword_scores = ([], {})
+        if self.mode != "dense":
+            keyword_ranking, keyword_scores = self._keyword_ranking(query, allowed)
+        fused = reciprocal_rank_fusion([list(dense), keyword_ranking])
+        ranked = sorted(fused, key=lambda pid: fused[pid], reverse=True)[:k]
+        missing = [pid for pid in ranked if pid not in dense]
+        dense.update(group_by_paper(self.index.score_papers(vector, missing)))
         return [
             Document(
-                page_content=texts[0],
-                metadata={"paper_id": paper_id, "score": score, "rank": rank, "chunks": texts},
+                page_content=dense.get(pid, (0.0, [""]))[1][0],
+                metadata={
+                    "paper_id": pid,
+                    "rank": rank,
+                    "fused": fused[pid],
+                    "dense": dense.get(pid, (0.0, []))[0],
+                    "keyword": keyword_scores.get(pid, 0.0),
+                    "chunks": dense.get(pid, (0.0, []))[1],
+                },
             )
-            for rank, (paper_id, score, texts) in enumerate(group_by_paper(hits, self.k), start=1)
+            for rank, pid in enumerate(ranked, start=1)
         ]
 
 
 def to_sources(documents: Sequence[Document], papers: Mapping[str, Paper]) -> list[Source]:
-    """Typed sources for retrieved documents; papers missing from the catalogue are skipped."""
+    """Typed sources for retrieved documents; papers missing from the catalogue are skipped.
+
+    A source's `score` is its dense cosine: unlike the fused rank score it means the same
+    thing from question to question, so thresholds can be set on it.
+    """
     return [
         Source(
             paper=papers[doc.metadata["paper_id"]],
-            score=float(doc.metadata["score"]),
+            score=float(doc.metadata["dense"]),
             rank=int(doc.metadata["rank"]),
-            chunk_texts=tuple(doc.metadata.get("chunks", (doc.page_content,))),
+            chunk_texts=tuple(doc.metadata.get("chunks") or (doc.page_content,)),
+            dense=float(doc.metadata["dense"]),
+            keyword=float(doc.metadata["keyword"]),
         )
         for doc in documents
         if doc.metadata["paper_id"] in papers

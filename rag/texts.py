@@ -10,3 +10,8 @@ EMPTY_INDEX = "The index is empty: run `python -m rag ingest` to add a digest."
 EMPTY_QUESTION = "Please type a question."
 QUESTION_TOO_LONG = "That question is too long ({length} characters; the limit is {limit})."
 QUESTION_NOT_TEXT = "A question must be text."
+NO_AUTHOR_NAMES = (
+    "The digest lists no author names or affiliations, only how many authors a paper has"
+    " or the organisation it comes from."
+)
+FIGURE_NOT_GIVEN = "The abstracts in the digest do not give that figure."

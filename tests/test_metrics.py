@@ -240,3 +240,9 @@ def test_latency_summary() -> None:
     # Linear: position 0.95 * 3 = 2.85 between 300 and 400 ms.
     assert summary["p95_ms"] == pytest.approx(385.0)
     assert latency_summary([]) == {"p50_ms": None, "p95_ms": None}
+
+
+def test_all_gold_with_more_gold_than_k_needs_a_top_k_of_gold_only():
+    gold = {"big": {"a", "b", "c", "d"}}
+    assert retrieval_scores({"big": ["a", "b", "x"]}, gold, k=2)["big"]["all_gold@2"] == 1.0
+    assert retrieval_scores({"big": ["a", "x", "b"]}, gold, k=2)["big"]["all_gold@2"] == 0.0

@@ -1,0 +1,78 @@
+"""When to say "the digest does not cover this", beyond a low relevance score.
+
+A relevance threshold refuses questions on subjects the digest lacks. Near-misses are harder:
+the question is on one of the digest's papers but asks for what an abstract never states.
+Two kinds are recognised here, both from what a digest can hold rather than from wording
+seen in tests:
+- names and affiliations: the listing gives an authors count or an organisation, never who
+  the authors are or where they work;
+- figures: a "how many / how much / what score / what learning rate" question needs a
+  sentence of the best paper that states a number next to what was asked about. When no
+  sentence does, the figure is not in the digest.
+The concession: a figure written out in words ("six benchmarks") counts, but a figure stated
+in a sentence that uses other words for the asked quantity is missed, and the answer refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.chunking import split_sentences
+from rag.keyword import tokenize
+from rag.records import Source
+from rag.texts import FIGURE_NOT_GIVEN, NO_AUTHOR_NAMES
+
+_ASKS_FOR_NAMES = re.compile(
+    r"\b(who (is|are|was|were) the (first |last |lead |senior |corresponding )?authors?"
+    r"|names? of the authors?|authors' names|first author|last author"
+    r"|which (university|universities|institutions?|institutes?|labs?)|affiliat\w*)\b",
+    re.IGNORECASE,
+)
+# The quantity asked for: "how many GPU hours", "what AIME24 score", "what learning rate".
+_ASKS_FOR_FIGURE = re.compile(
+    r"\bhow (many|much) (?P<many>[\w\- ]{2,40}?)\b(did|do|does|were|was|is|are|in|for|on|"
+    r"would|could|had|has|have|it|they)\b"
+    r"|\bwhat (?P<what>[\w\- ]{0,30}?\b(score|accuracy|rate|size|budget|cost|number|"
+    r"percentage|speed ?up))\b",
+    re.IGNORECASE,
+)
+_AUXILIARIES = frozenset("did do does is are was were has have had".split())
+_NUMBER = re.compile(
+    r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|dozen)\b",
+    re.IGNORECASE,
+)
+
+
+def asked_quantity(question: str) -> list[str]:
+    """Stemmed words of the quantity a question asks for ([] when it asks for none)."""
+    match = _ASKS_FOR_FIGURE.search(question)
+    if not match:
+        return []
+    phrase = match.group("many") or match.group("what") or ""
+    # "how much did it improve" asks about a change, not a named quantity.
+    return [w for w in tokenize([phrase])[0] if w not in _AUXILIARIES]
+
+
+def states_figure(words: Sequence[str], sources: Sequence[Source]) -> bool:
+    """Whether the best source has a sentence with a number and most of the asked words."""
+    if not sources:
+        return False
+    needed = max(1, (len(words) + 1) // 2)
+    for sentence in split_sentences(sources[0].paper.abstract):
+        if _NUMBER.search(sentence):
+            present = set(tokenize([sentence])[0])
+            if sum(w in present for w in words) >= needed:
+                return True
+    return False
+
+
+def missing_detail(question: str, sources: Sequence[Source]) -> str | None:
+    """Why the digest cannot answer this question, or None when it may."""
+    if _ASKS_FOR_NAMES.search(question):
+        return NO_AUTHOR_NAMES
+    words = asked_quantity(question)
+    if words and not states_figure(words, sources):
+        return FIGURE_NOT_GIVEN
+    return None

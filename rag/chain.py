@@ -1,0 +1,180 @@
+"""The answering chain: understand the question, retrieve, then compose, as LangChain runnables.
+
+Three steps, each a plain function of a `Turn` record so it can be tested alone:
+1. understand: a follow-up is rewritten into a standalone query from the conversation, and
+   metadata phrases ("from 2024", "most upvoted", "by NewMind AI") become explicit filters
+   and sorts, merged with any filters the caller passed;
+2. retrieve: hybrid search under those filters (more papers when the question asks for a
+   list), or, for pure metadata questions, the filtered catalogue itself;
+3. compose: metadata questions are answered from the records, everything else by the
+   extractive composer, which abstains when nothing relevant was found.
+The applied filters and the rewritten query are shown in the `Answer`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag.abstain import missing_detail
+from rag.answer import abstain, compose_extractive, is_list_question
+from rag.config import Settings
+from rag.conversation import Message, standalone_question
+from rag.embedding import Encoder
+from rag.facts import compose_field_answer, compose_listing
+from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
+from rag.records import Answer, Paper, Source
+from rag.retrieve import HybridRetriever, to_sources
+
+# A topical listing keeps papers this close to the best one (dense cosine), or with strong
+# keyword evidence, so a theme question names every paper that clearly belongs to it.
+THEME_MARGIN = 0.10
+THEME_KEYWORD = 0.6
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Everything known about one question as it moves through the chain."""
+
+    question: str
+    history: tuple[Message, ...] = ()
+    explicit: QueryFilters = field(default_factory=QueryFilters)
+    query: str = ""
+    parsed: ParsedQuestion | None = None
+    subject: tuple[Paper, ...] = ()
+    sources: tuple[Source, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What the chain reads: settings, the catalogue, the retriever and the encoder."""
+
+    settings: Settings
+    papers: Mapping[str, Paper]
+    retriever: HybridRetriever
+    encoder: Encoder
+    # Answers a question with no history: how a follow-up finds the earlier turn's papers.
+    recall: Callable[[str], Answer]
+
+
+def understand(turn: Turn, res: Resources) -> Turn:
+    catalogue = list(res.papers.values())
+
+    def recall_subject(previous: str) -> list[Paper]:
+        return [res.papers[c.paper_id] for c in res.recall(previous).citations]
+
+    standalone = standalone_question(turn.question, turn.history, catalogue, recall_subject)
+    dated = [p.published for p in catalogue if p.published]
+    reference_date = max(dated) if dated else None
+    organizations = sorted({p.organization for p in catalogue if p.organization})
+    parsed = (
+        parse_question(turn.question, reference_date, organizations) if reference_date else None
+    )
+    if parsed is None:
+        parsed = ParsedQuestion(turn.question, turn.question, QueryFilters(), None, False)
+    parsed = dataclasses.replace(parsed, filters=parsed.filters.merged(turn.explicit))
+    if standalone.refers_to_set and parsed.topic:
+        # "Which of those is about X?": search for X among the papers already named.
+        query = parsed.topic
+    elif standalone.rewritten:
+        query = standalone.query
+    elif parsed.topic and (parsed.asks_for or not parsed.filters.is_empty()):
+        # Metadata phrases would only blur the search: look for the topic they qualify.
+        query = parsed.topic
+    else:
+        query = turn.question
+    subject = standalone.subject_papers if standalone.refers_to_set else ()
+    return dataclasses.replace(turn, query=query, parsed=parsed, subject=tuple(subject))
+
+
+def answered_from_records(turn: Turn) -> bool:
+    """Pure metadata questions ("the most upvoted paper") and sorts over earlier results."""
+    assert turn.parsed is not None
+    parsed = turn.parsed
+    if parsed.asks_for or parsed.topic:
+        return False
+    return bool(turn.subject) or not parsed.filters.is_empty()
+
+
+def wants_list(turn: Turn) -> bool:
+    assert turn.parsed is not None
+    return turn.parsed.is_listing or is_list_question(turn.question)
+
+
+def retrieve(turn: Turn, res: Resources) -> Turn:
+    assert turn.parsed is not None
+    if answered_from_records(turn):
+        return turn
+    filters = turn.parsed.filters
+    allowed = None
+    if turn.subject:
+        allowed = {p.paper_id for p in filter_papers(turn.subject, filters)}
+    elif not filters.is_empty():
+        allowed = {p.paper_id for p in filter_papers(res.papers.values(), unsorted(filters))}
+    r = res.settings.retrieval
+    k = r.list_k if wants_list(turn) else r.k
+    documents = res.retriever.search(turn.query, allowed=allowed, k=k)
+    return dataclasses.replace(turn, sources=tuple(to_sources(documents, res.papers)))
+
+
+def unsorted(filters: QueryFilters) -> QueryFilters:
+    return dataclasses.replace(filters, sort=None, limit=None)
+
+
+def theme_members(sources: Sequence[Source], min_relevance: float) -> list[Source]:
+    """The sources that clearly belong to the question's theme (none when nothing is relevant)."""
+    relevant = [s for s in sources if s.dense >= min_relevance]
+    if not relevant:
+        return []
+    best = max(s.dense for s in relevant)
+    return [s for s in relevant if s.dense >= best - THEME_MARGIN or s.keyword >= THEME_KEYWORD]
+
+
+def compose(turn: Turn, res: Resources) -> Answer:
+    assert turn.parsed is not None
+    parsed, filters = turn.parsed, turn.parsed.filters
+    chips = tuple(filters.describe())
+    min_relevance = res.settings.answer.min_relevance
+    relevant = [s for s in turn.sources if s.dense >= min_relevance]
+    if parsed.asks_for and not relevant:
+        answer = abstain(turn.question, turn.sources)
+    elif parsed.asks_for:
+        answer = compose_field_answer(parsed, relevant[0].paper, relevant[0].score)
+    elif answered_from_records(turn):
+        pool = turn.subject or tuple(res.papers.values())
+        answer = compose_listing(parsed, filter_papers(pool, filters))
+    elif not filters.is_empty() and not relevant:
+        answer = abstain(turn.question, turn.sources)
+    elif not filters.is_empty():
+        members = theme_members(turn.sources, min_relevance)
+        ranked = (
+            filter_papers([s.paper for s in members], filters)
+            if filters.sort
+            else [s.paper for s in members]
+        )
+        answer = compose_listing(parsed, ranked, {s.paper.paper_id: s.score for s in members})
+    elif reason := missing_detail(turn.question, turn.sources):
+        answer = abstain(turn.question, turn.sources, reason)
+    else:
+        sources = list(turn.sources)
+        # Sentences answer the reader's own words; the rewritten query only found the papers.
+        answer = compose_extractive(
+            turn.question,
+            res.encoder.encode_query(turn.question),
+            sources,
+            res.encoder.encode_cached,
+            res.settings.answer,
+        )
+    return dataclasses.replace(answer, question=turn.question, query=turn.query, filters=chips)
+
+
+def build_chain(resources: Callable[[], Resources]) -> Runnable:
+    """Turn -> Answer; `resources` is called per run so a re-ingest is picked up."""
+
+    def step(function: Callable[[Turn, Resources], object]) -> RunnableLambda:
+        return RunnableLambda(lambda turn: function(turn, resources()))
+
+    return step(understand) | step(retrieve) | step(compose)

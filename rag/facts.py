@@ -1,0 +1,264 @@
+"""Answers to metadata questions, composed from the paper records themselves.
+
+"Which papers are from 2023?", "the most upvoted paper", "how many authors wrote X": the
+digest's own fields answer these exactly, so no sentence is extracted and no model is asked.
+`compose_listing` names papers already filtered and ordered by the caller (`rag.query`);
+`compose_field_answer` states one field of one paper. Every paper named is cited, numbered in
+the order listed, with its first abstract sentence as the snippet. Concessions: a listing
+shows at most `MAX_LISTED` papers (it says how many more match); a tie for a superlative is
+broken by title, silently; the source score of a paper matched by metadata alone is 1.0,
+since the match is certain rather than a similarity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rag.answer import short_title, with_citation
+from rag.chunking import split_sentences
+from rag.query import ParsedQuestion, QueryFilters
+from rag.records import Answer, Citation, Paper, Source
+
+MAX_LISTED = 10
+MODE = "metadata"
+METADATA_MATCH_SCORE = 1.0
+
+NO_MATCH = "No paper in the digest {predicate}."
+NO_MATCH_ANY = "matches the question"
+COUNT_LEAD = "{count} {papers} in the digest {predicate}{order}:"
+ALL_LEAD = "The digest lists {count} {papers}{order}:"
+TOP_LEAD = "The {count} {superlative} in the digest{scope}:"
+SINGLE_LEAD = "The {superlative} in the digest{scope} is \u201c{title}\u201d{detail}"
+MORE_PAPERS = "{count} more {papers} match but are not listed."
+PAPER_LINE = "- \u201c{title}\u201d ({details})"
+ORDER = {
+    "newest": "newest first",
+    "oldest": "oldest first",
+    "most_upvoted": "most upvoted first",
+    "least_upvoted": "least upvoted first",
+    "most_authors": "most authors first",
+    "fewest_authors": "fewest authors first",
+}
+SUPERLATIVE = {
+    "newest": ("newest paper", "newest papers"),
+    "oldest": ("oldest paper", "oldest papers"),
+    "most_upvoted": ("most upvoted paper", "most upvoted papers"),
+    "least_upvoted": ("least upvoted paper", "least upvoted papers"),
+    "most_authors": ("paper with the most authors", "papers with the most authors"),
+    "fewest_authors": ("paper with the fewest authors", "papers with the fewest authors"),
+}
+TOPIC_SCOPE = "related to \u201c{topic}\u201d"
+SCOPE_PUBLISHED = "published {dates}"
+SCOPE_YEAR = "in {year}"
+SCOPE_BETWEEN = "between {since} and {until}"
+SCOPE_SINCE = "since {day}"
+SCOPE_UNTIL = "on or before {day}"
+SCOPE_EXACTLY = "exactly {upvotes}"
+SCOPE_AT_LEAST = "at least {upvotes}"
+SCOPE_AT_MOST = "at most {upvotes}"
+SCOPE_ORGANIZATION = "published by {organization}"
+SCOPE_HAS_ORGANIZATION = {
+    True: ("is", "listed under an organisation"),
+    False: ("has", "an authors count"),
+}
+WITH = "with {phrase}"
+VERB_FORMS = {"was": ("was", "were"), "has": ("has", "have"), "is": ("is", "are")}
+UNDATED = "undated"
+YEAR_INFERRED = "year inferred"
+
+FIELD_SENTENCES = {
+    "authors": "\u201c{title}\u201d has {authors}.",
+    "date": "\u201c{title}\u201d was published on {date}{inferred}.",
+    "upvotes": "\u201c{title}\u201d has {upvotes}.",
+    "organization": "\u201c{title}\u201d was published by {organization}.",
+}
+FIELD_NAMES = {
+    "authors": "authors count",
+    "date": "publication date",
+    "organization": "organisation",
+}
+UNKNOWN_FIELD = "The digest lists no {name} for \u201c{title}\u201d{instead}."
+INSTEAD_ORGANIZATION = "; it is listed under {organization}"
+INSTEAD_AUTHORS = "; it lists {authors}"
+INFERRED_NOTE = " (year inferred from the listing)"
+SUMMARY = "\u201c{title}\u201d: {details}."
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _upvotes(paper: Paper) -> str:
+    return "no upvotes" if paper.upvotes == 0 else _plural(paper.upvotes, "upvote")
+
+
+def _details(paper: Paper) -> str:
+    """Date, upvotes and byline, as a listing line shows them."""
+    date = paper.published.isoformat() if paper.published else UNDATED
+    parts = [f"{date}, {YEAR_INFERRED}" if paper.year_inferred else date]
+    parts.append(_plural(paper.upvotes, "upvote"))
+    if paper.authors_count is not None:
+        parts.append(_plural(paper.authors_count, "author"))
+    elif paper.organization:
+        parts.append(paper.organization)
+    return ", ".join(parts)
+
+
+def _sort_detail(paper: Paper, sort: str) -> str:
+    """The one field a superlative is about: "8 upvotes", "2013-05-29", "17 authors"."""
+    if sort in ("newest", "oldest"):
+        return paper.published.isoformat() if paper.published else UNDATED
+    if sort in ("most_upvoted", "least_upvoted"):
+        return _plural(paper.upvotes, "upvote")
+    if paper.authors_count is None:
+        return paper.organization or ""
+    return _plural(paper.authors_count, "author")
+
+
+def _clauses(filters: QueryFilters, topic: str) -> list[tuple[str, str]]:
+    """The filters as (verb, phrase) pairs: ("was", "published in 2023"), ("has", "at least 4
+    upvotes"); the verb is conjugated by `_predicate` or turned into "with" by `_attributive`."""
+    dates = [SCOPE_YEAR.format(year=filters.year)] if filters.year is not None else []
+    since, until = filters.since, filters.until
+    if since and until:
+        dates.append(SCOPE_BETWEEN.format(since=since.isoformat(), until=until.isoformat()))
+    elif since or until:
+        dates.append((SCOPE_SINCE if since else SCOPE_UNTIL).format(day=(since or until)))
+    clauses = [("was", SCOPE_PUBLISHED.format(dates=" and ".join(dates)))] if dates else []
+    low, high = filters.min_upvotes, filters.max_upvotes
+    if low is not None and low == high:
+        clauses.append(("has", SCOPE_EXACTLY.format(upvotes=_plural(low, "upvote"))))
+    else:
+        if low is not None:
+            clauses.append(("has", SCOPE_AT_LEAST.format(upvotes=_plural(low, "upvote"))))
+        if high is not None:
+            clauses.append(("has", SCOPE_AT_MOST.format(upvotes=_plural(high, "upvote"))))
+    if filters.organization:
+        clauses.append(("was", SCOPE_ORGANIZATION.format(organization=filters.organization)))
+    if filters.has_organization is not None:
+        clauses.append(SCOPE_HAS_ORGANIZATION[filters.has_organization])
+    return clauses + ([("is", TOPIC_SCOPE.format(topic=topic))] if topic else [])
+
+
+def _attributive(clauses: list[tuple[str, str]]) -> str:
+    """Clauses after a noun: " published in 2023, with at least 4 upvotes"."""
+    phrases = [WITH.format(phrase=p) if verb == "has" else p for verb, p in clauses]
+    return f" {', '.join(phrases)}" if phrases else ""
+
+
+def _predicate(clauses: list[tuple[str, str]], count: int) -> str:
+    """Clauses as a verb phrase: "were published in 2023 and have at least 4 upvotes"."""
+    verbs = [f"{VERB_FORMS[verb][count != 1]} {phrase}" for verb, phrase in clauses]
+    return ", ".join(verbs[:-1]) + (" and " if len(verbs) > 1 else "") + verbs[-1]
+
+
+def _citation(number: int, paper: Paper) -> Citation:
+    sentences = split_sentences(paper.abstract)
+    return Citation(
+        number=number,
+        paper_id=paper.paper_id,
+        title=paper.title,
+        published=paper.published,
+        snippet=sentences[0] if sentences else "",
+    )
+
+
+def _lead(filters: QueryFilters, clauses: list[tuple[str, str]], count: int) -> str:
+    """The sentence above a listing: "3 papers in the digest were published in 2023:"."""
+    papers = "paper" if count == 1 else "papers"
+    if filters.sort and filters.limit is not None:
+        superlative = SUPERLATIVE[filters.sort][1]
+        return TOP_LEAD.format(count=count, superlative=superlative, scope=_attributive(clauses))
+    order = f", {ORDER[filters.sort]}" if filters.sort else ""
+    if not clauses:
+        return ALL_LEAD.format(count=count, papers=papers, order=order)
+    predicate = _predicate(clauses, count)
+    return COUNT_LEAD.format(count=count, papers=papers, predicate=predicate, order=order)
+
+
+def _no_match(parsed: ParsedQuestion) -> Answer:
+    clauses = _clauses(parsed.filters, parsed.topic)
+    predicate = _predicate(clauses, 1) if clauses else NO_MATCH_ANY
+    text = NO_MATCH.format(predicate=predicate)
+    return Answer(question=parsed.question, text=text, abstained=True, mode=MODE)
+
+
+def compose_listing(
+    parsed: ParsedQuestion, papers: Sequence[Paper], scores: Mapping[str, float] | None = None
+) -> Answer:
+    """The papers, in the given order, under a lead naming the filters; an abstention when
+    none match. `scores` (relevance by paper id) fills the sources; absent, 1.0 each."""
+    if not papers:
+        return _no_match(parsed)
+    filters, count = parsed.filters, len(papers)
+    clauses = _clauses(filters, parsed.topic)
+    if filters.sort and (count == 1 or filters.limit == 1):
+        # One paper asked for by a superlative: a sentence, not a list.
+        shown = [papers[0]]
+        detail = _sort_detail(papers[0], filters.sort)
+        lead = SINGLE_LEAD.format(
+            superlative=SUPERLATIVE[filters.sort][0],
+            scope=_attributive(clauses),
+            title=papers[0].title,
+            detail=f" ({detail})" if detail else "",
+        )
+        lines = [with_citation(lead, 1)]
+    else:
+        shown = list(papers[:MAX_LISTED])
+        lines = [_lead(filters, clauses, count)]
+        lines += [
+            with_citation(PAPER_LINE.format(title=p.title, details=_details(p)), n)
+            for n, p in enumerate(shown, start=1)
+        ]
+        if (rest := count - len(shown)) > 0:
+            lines.append(MORE_PAPERS.format(count=rest, papers="paper" if rest == 1 else "papers"))
+    sources = [
+        Source(p, METADATA_MATCH_SCORE if scores is None else scores.get(p.paper_id, 0.0), n)
+        for n, p in enumerate(shown, start=1)
+    ]
+    return Answer(
+        question=parsed.question,
+        text="\n".join(lines),
+        citations=tuple(_citation(n, p) for n, p in enumerate(shown, start=1)),
+        sources=tuple(sources),
+        mode=MODE,
+    )
+
+
+def _field_sentence(field: str | None, paper: Paper) -> str:
+    """The sentence for one field, or for all of them when no known field is asked for."""
+    title = short_title(paper.title)
+    authors = None if paper.authors_count is None else _plural(paper.authors_count, "author")
+    if field == "authors" and authors is None:
+        instead = INSTEAD_ORGANIZATION.format(organization=paper.organization)
+        return UNKNOWN_FIELD.format(
+            name=FIELD_NAMES[field], title=title, instead=instead if paper.organization else ""
+        )
+    if field == "organization" and not paper.organization:
+        instead = INSTEAD_AUTHORS.format(authors=authors) if authors else ""
+        return UNKNOWN_FIELD.format(name=FIELD_NAMES[field], title=title, instead=instead)
+    if field == "date" and paper.published is None:
+        return UNKNOWN_FIELD.format(name=FIELD_NAMES[field], title=title, instead="")
+    if field not in FIELD_SENTENCES:
+        return SUMMARY.format(title=title, details=_details(paper))
+    return FIELD_SENTENCES[field].format(
+        title=title,
+        authors=authors,
+        date=paper.published.isoformat() if paper.published else "",
+        inferred=INFERRED_NOTE if paper.year_inferred else "",
+        upvotes=_upvotes(paper),
+        organization=paper.organization,
+    )
+
+
+def compose_field_answer(parsed: ParsedQuestion, paper: Paper, score: float) -> Answer:
+    """One sentence stating the field `parsed.asks_for` of `paper`, citing it; a field the
+    digest does not list is said to be missing (with the byline it does list, if any). Without
+    a field asked for, the sentence summarises date, upvotes and byline."""
+    return Answer(
+        question=parsed.question,
+        text=with_citation(_field_sentence(parsed.asks_for, paper), 1),
+        citations=(_citation(1, paper),),
+        sources=(Source(paper=paper, score=score, rank=1),),
+        mode=MODE,
+    )

@@ -1,0 +1,482 @@
+"""Question understanding for the digest's metadata: dates, upvotes, authors, organisations.
+
+Design: `parse_question` reads a question with regular expressions in a fixed order; each
+phrase it recognises is blanked out of a working copy, so no later rule reads it twice (the
+years of "between 2023 and 2024" are not also "2024 papers"; the 3 of "more than 3 upvotes" is
+no limit). What is left, minus generic framing ("which papers", "are about", "in the digest"),
+is the `topic` the retriever searches for; a question in which nothing is recognised keeps its
+wording, so plain questions retrieve exactly as before. Filters run over records
+(`filter_papers`) or become a Chroma `where` clause (`QueryFilters.chroma_where`). All pure: the
+caller supplies the reference date (the newest paper's) and the digest's organisations.
+
+Concessions, each a rule a reader can predict:
+- A year is four digits 1990-2099 standing alone ("GPT-2024", "v2025.1" are none) and counts
+  only after a temporal word ("in", "from", "since", "published", ...) or just before a paper
+  noun ("2025 papers", "2025 RL papers"); "the 2008 financial crisis" stays topical.
+- Month names count only after a temporal word ("since May"), as "may" and "march" are verbs. A
+  month without a year is its latest occurrence starting on or before the reference date.
+- "after X"/"before X" are strict (after March = from April 1); "since X"/"until X" include X.
+- "the last/past N days|weeks|months|years" is a window back from the reference date; "this
+  year"/"last year" are calendar years. Vague time ("recently", "new") is not read at all.
+- "latest", "earliest", "most popular" always mean a sort, even when used loosely. A
+  superlative is singular (limit 1) unless a number or a plural says otherwise.
+- Organisations are found only among the names supplied, or as their lowercase handle without
+  spaces ("newmindai"). Chroma compares exact spellings, so filter with the catalogue's.
+- `has_organization=True` is no Chroma filter (`$ne` also matches a missing key): apply
+  `matches` after retrieval. Authors counts can be sorted on but not filtered.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, fields, replace
+
+from rag.records import Paper
+
+SORTS = ("newest", "oldest", "most_upvoted", "least_upvoted", "most_authors", "fewest_authors")
+YEARS = (1990, 2099)
+CHIP_YEAR, CHIP_SINCE, CHIP_UNTIL = "year: {}", "since {}", "until {}"
+CHIP_MIN_UPVOTES, CHIP_MAX_UPVOTES = "≥ {} upvotes", "≤ {} upvotes"
+CHIP_ORGANIZATION, CHIP_SORT, CHIP_LIMIT = "organisation: {}", "sorted: {}", "top {}"
+CHIP_HAS_ORGANIZATION = {True: "with an organisation", False: "with an authors count"}
+
+
+@dataclass(frozen=True)
+class QueryFilters:
+    """Constraints on papers from their metadata, plus an order and a count to show."""
+
+    year: int | None = None
+    since: dt.date | None = None  # inclusive
+    until: dt.date | None = None  # inclusive
+    min_upvotes: int | None = None  # inclusive
+    max_upvotes: int | None = None  # inclusive
+    organization: str | None = None  # any case
+    has_organization: bool | None = None  # False: papers with an authors count
+    sort: str | None = None  # one of SORTS
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sort is not None and self.sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {self.sort!r}")
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in fields(self))
+
+    def describe(self) -> list[str]:
+        """Short labels for the UI, one per constraint, in field order."""
+        has_organization = self.has_organization
+        chips = [
+            (self.year, CHIP_YEAR),
+            (self.since and self.since.isoformat(), CHIP_SINCE),
+            (self.until and self.until.isoformat(), CHIP_UNTIL),
+            (self.min_upvotes, CHIP_MIN_UPVOTES),
+            (self.max_upvotes, CHIP_MAX_UPVOTES),
+            (self.organization, CHIP_ORGANIZATION),
+            (None if has_organization is None else CHIP_HAS_ORGANIZATION[has_organization], "{}"),
+            (self.sort and self.sort.replace("_", " "), CHIP_SORT),
+            (self.limit, CHIP_LIMIT),
+        ]
+        return [chip.format(value) for value, chip in chips if value is not None]
+
+    def matches(self, paper: Paper) -> bool:
+        """Whether `paper` meets every constraint; an undated paper fails any date constraint."""
+        day, org = paper.published, (paper.organization or "").casefold()
+        if day is None and (self.year is not None or self.since or self.until):
+            return False
+        return (
+            (self.year is None or day is not None and day.year == self.year)
+            and (self.since is None or day is not None and day >= self.since)
+            and (self.until is None or day is not None and day <= self.until)
+            and (self.min_upvotes is None or paper.upvotes >= self.min_upvotes)
+            and (self.max_upvotes is None or paper.upvotes <= self.max_upvotes)
+            and (self.organization is None or org == self.organization.casefold())
+            and (self.has_organization is not True or bool(org))
+            and (self.has_organization is not False or paper.authors_count is not None)
+        )
+
+    def chroma_where(self) -> dict | None:
+        """The `where` clause over chunk metadata, or None; sort, limit and
+        has_organization=True are not expressible there (see the module notes)."""
+        ordinal = {d: d.toordinal() for d in (self.since, self.until) if d}
+        tests = [
+            ("year", "$eq", self.year),
+            ("published_ordinal", "$gte", ordinal.get(self.since)),  # type: ignore[arg-type]
+            ("published_ordinal", "$lte", ordinal.get(self.until)),  # type: ignore[arg-type]
+            ("upvotes", "$gte", self.min_upvotes),
+            ("upvotes", "$lte", self.max_upvotes),
+            ("organization", "$eq", self.organization),
+            ("authors_count", "$gte", 0 if self.has_organization is False else None),
+        ]
+        clauses = [{key: {op: value}} for key, op, value in tests if value is not None]
+        # Chroma rejects an `$and` of fewer than two clauses.
+        return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def merged(self, other: QueryFilters) -> QueryFilters:
+        """These filters with every value `other` sets taking precedence."""
+        values = {f.name: getattr(other, f.name) for f in fields(other)}
+        return replace(self, **{name: v for name, v in values.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    """A question split into what to search for and what the metadata must satisfy."""
+
+    question: str
+    topic: str  # what to retrieve; "" when nothing topical is left
+    filters: QueryFilters
+    asks_for: str | None  # "authors" | "date" | "upvotes" | "organization" of one paper
+    is_listing: bool  # papers in bulk rather than one fact
+
+
+_I = re.IGNORECASE
+_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
+_N = rf"(?P<n>\d{{1,3}}(?![\d.])|{'|'.join(_NUMBER_WORDS)})\b"
+_YEAR = r"(?:199\d|20\d\d)"
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
+# One time expression, as group 1: an ISO date, "[5] March [5][, 2025]", or a year.
+_T = (
+    rf"(?<![\w.-])(\d{{4}}-\d\d-\d\d|(?:{_DAY}\s+)?{_MONTH}(?:\s+{_DAY})?(?:,?\s+{_YEAR})?"
+    rf"|{_YEAR})(?![\w-]|\.\d)"
+)
+_NOUN = r"(papers?|articles?|publications?|works?|studies|study|ones?)"
+_PUB = r"(?:(?:published|released|dated|written|appeared)\s+)?"
+_RANGES = [
+    rf"\b{_PUB}(?:between|from)\s+{_T}\s+(?:and|to|until|till|through)\s+{_T}",
+    rf"(?<![\w.-])({_YEAR})\s*[-–]\s*({_YEAR})(?![\w-])",
+]
+_BOUNDS = re.compile(
+    rf"\b{_PUB}(since|after|later than|starting(?: from| in)?|from|before|earlier than|"
+    rf"prior to|until|till|up to|through|no later than)\s+{_T}(\s+on(?:wards?)?\b)?",
+    _I,
+)
+_WINDOW = re.compile(
+    rf"\b{_PUB}(?:(?:in|during|over|within|from) )?the (?:last|past) (?:{_N}\s+)?"
+    r"(?P<unit>day|week|month|year)s?\b",
+    _I,
+)
+_CALENDAR = re.compile(rf"\b{_PUB}(?:(?:in|from|during) )?(this|last) (year|month)\b", _I)
+_AFTER_WORD = re.compile(
+    r"\b(?:(?:published|released|dated|written|appeared)(?: in| during| on)?"
+    rf"|in|from|during|of|for|on)\s+{_T}",
+    _I,
+)
+_BEFORE_NOUN = re.compile(rf"{_T}(?:'s)?(?=\s+(?:[\w-]+\s+){{0,2}}?{_NOUN}\b)", _I)
+_UNIT = r"(?:up-?votes?|votes?|likes?)\b"
+_HAS = r"(?:(?:with|having|has|have|got|received)\s+)?"
+_ASKS = re.compile(
+    r"(?P<authors>\bhow many (?:co-?)?authors\b|\b(?:number|count) of (?:co-?)?authors\b)"
+    rf"|(?P<upvotes>\bhow many {_UNIT}|\b(?:number|count) of {_UNIT}|\bhow popular\b)"
+    r"|(?P<date>^\s*when\b|\bwhat (?:year|date|day|month)\b|\bpublication (?:date|year)\b)"
+    r"|(?P<organization>\bwho (?:published|wrote|authored|released|made|is behind)\b"
+    r"|\b(?:which|what) (?:organi[sz]ation|company|lab|institution)\b)",
+    _I,
+)
+_HAS_ORGANIZATION = re.compile(
+    r"(?P<no>\bnot (?:from|by|under) an? organi[sz]ation\b|\b(?:by|from) (?:individual|"
+    r"independent) (?:authors|researchers)\b|\b(?:with|having) an? authors? count\b)"
+    rf"|(?P<yes>\b{_PUB}(?:by|from|under|with) (?:an? |any |some )?(?:organi[sz]ations?|"
+    r"compan(?:y|ies)|labs?|institutions?|industry)\b)",
+    _I,
+)
+_SORT = re.compile(
+    r"(?P<most_upvoted>\b(?:most|highest|best|top)[- ](?:up-?voted|voted|liked|popular|rated)\b"
+    rf"|\b(?:the )?(?:most|highest number of|largest number of) {_UNIT})"
+    rf"|(?P<least_upvoted>\b(?:least|lowest)[- ](?:up-?voted|voted|liked|popular)\b"
+    rf"|\b(?:the )?(?:fewest|least|lowest number of|smallest number of) {_UNIT})"
+    r"|(?P<oldest>\b(?:oldest|earliest|least recent(?:ly published)?)(?: first)?\b"
+    r"|\bthe first[- ]published\b|\bpublished first\b)"
+    r"|(?P<newest>\b(?:newest|latest|most recent(?:ly published)?)(?: first)?\b"
+    r"|\bthe last[- ]published\b|\bpublished (?:last|most recently)\b)"
+    r"|(?P<most_authors>\b(?:the )?(?:most|largest number of|highest number of) (?:co-?)?authors"
+    r"\b|\b(?:largest|biggest|longest) (?:author list|list of authors|author team)\b)"
+    r"|(?P<fewest_authors>\b(?:the )?(?:fewest|least|smallest number of) (?:co-?)?authors\b"
+    r"|\b(?:smallest|shortest) (?:author list|list of authors|author team)\b)",
+    _I,
+)
+# Upvote bounds as (pattern, min step, max step) around the number n: "more than 3" is n + 1.
+# Order matters: comparisons before the bare "3 upvotes", which means exactly 3.
+_UPVOTE_WORDS: list[tuple[str, int | None, int | None]] = [
+    ("more than|over|above|greater than", 1, None),
+    ("at least|no fewer than|no less than", 0, None),
+    ("fewer than|less than|under|below", None, -1),
+    ("at most|no more than|up to", None, 0),
+]
+_UPVOTE_RULES = [
+    (rf"\b{_HAS}(?:{words}) {_N}\s+{_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS
+]
+_UPVOTE_RULES += [
+    (rf"\b{_N}\s*(?:\+|or more)\s*{_UNIT}", 0, None),
+    (rf"\b{_N}\s+or (?:fewer|less)\s+{_UNIT}", None, 0),
+    (rf"\b{_HAS}(?:no|zero)\s+{_UNIT}|\bwithout (?:any )?{_UNIT}|\bnot upvoted\b", None, 0),
+    (rf"\b{_HAS}(?:exactly )?{_N}\s+{_UNIT}", 0, 0),
+]
+# Read after the sorts, so that "most upvoted" is not taken for "upvoted".
+_ANY_UPVOTES = (
+    rf"\b{_HAS}(?:any|some|at least one)\s+{_UNIT}|\b(?:with|has|have) {_UNIT}\b|\bupvoted\b"
+)
+_GENERIC = re.compile(
+    r"\b(?:in|from|of) (?:the|this) digest\b|\b(?:show|tell|give) me\b|\bdo you have\b|"
+    r"\b(?:are|is) there\b|\b(?:are|is) about\b|\b(?:published|released|came out|come out)\b|"
+    r"\b(?:papers?|articles?|publications?)\b",
+    _I,
+)
+_EDGE_WORDS = (
+    "which|what|who|whom|whose|when|where|how|is|are|was|were|be|been|do|does|did|has|have|had|"
+    "the|a|an|any|all|some|of|on|about|in|for|to|by|from|with|that|this|these|those|there|me|"
+    "show|list|find|give|tell|name|digest|regarding|concerning|related|study|studies|studied|"
+    "discuss|discusses|address|addresses|cover|covers|wrote|write|written|authored|and|or|it|"
+    "its|their|they|many|please|can|could|you|i|s|new|one|ones|work|works"
+)
+_EDGE = rf"(?:[^\w-]*\b(?:{_EDGE_WORDS})\b)*[^\w-]*"
+_LISTING = re.compile(r"^\s*(?:list|show|name|find|give)\b|\ball\b|\b(?:papers|articles)\b", _I)
+_SINGULAR = re.compile(r"\b(?:paper|article|publication|one)\b", _I)
+
+
+def _number(match: re.Match) -> int:
+    n = (match.groupdict().get("n") or "0").lower()
+    return int(n) if n.isdigit() else _NUMBER_WORDS.index(n) + 1
+
+
+def _blank(work: str, match: re.Match) -> str:
+    return work[: match.start()] + " " * (match.end() - match.start()) + work[match.end() :]
+
+
+def _months_later(day: dt.date, months: int) -> dt.date:
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return dt.date(year, month0 + 1, min(day.day, last))
+
+
+def _time_span(text: str, reference: dt.date) -> tuple[dt.date, dt.date, bool] | None:
+    """First and last day a time expression covers, and whether it is a bare year."""
+    t = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", text.lower())  # "3rd March" -> "3 march"
+    try:
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", t):
+            return dt.date.fromisoformat(t), dt.date.fromisoformat(t), False
+        if re.fullmatch(_YEAR, t):
+            return dt.date(int(t), 1, 1), dt.date(int(t), 12, 31), True
+        month = "janfebmaraprmayjunjulaugsepoctnovdec".index(re.sub(r"[^a-z]", "", t)[:3]) // 3 + 1
+        day, year = re.search(r"(?<!\d)\d{1,2}(?!\d)", t), re.search(_YEAR, t)
+        first = dt.date(
+            int(year.group()) if year else reference.year, month, int(day.group()) if day else 1
+        )
+        if not year and first > reference:
+            first = first.replace(year=first.year - 1)  # "since March" in February: last March
+        return first, first if day else _months_later(first, 1) - dt.timedelta(days=1), False
+    except ValueError:  # "February 30", "2025-13-01": not a date, so not a filter
+        return None
+
+
+def _time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
+    """Year, since and until from date phrases (each narrows the range), and `work` without them."""
+    found: dict = {}
+    one = dt.timedelta(days=1)
+
+    def narrow(since: dt.date | None, until: dt.date | None) -> None:
+        found["since"] = max(since, found.get("since", since)) if since else found.get("since")
+        found["until"] = min(until, found.get("until", until)) if until else found.get("until")
+
+    for m in (m for pattern in _RANGES for m in re.finditer(pattern, work, _I)):
+        start, end = _time_span(m.group(1), reference), _time_span(m.group(2), reference)
+        if start and end:
+            narrow(start[0], end[1])
+            work = _blank(work, m)
+    for m in _BOUNDS.finditer(work):
+        word, span = m.group(1).lower(), _time_span(m.group(2), reference)
+        if span is None or word == "from" and not m.group(3):
+            continue  # a plain "from 2024" is a year, read below
+        if word in ("after", "later than"):
+            narrow(span[1] + one, None)
+        elif word in ("before", "earlier than", "prior to"):
+            narrow(None, span[0] - one)
+        elif word in ("until", "till", "up to", "through", "no later than"):
+            narrow(None, span[1])
+        else:
+            narrow(span[0], None)
+        work = _blank(work, m)
+    for m in _WINDOW.finditer(work):
+        count, unit = _number(m) or 1, m.group("unit").lower()
+        days = {"day": count, "week": 7 * count}.get(unit)
+        months = count * (12 if unit == "year" else 1)
+        narrow(
+            reference - dt.timedelta(days=days) if days else _months_later(reference, -months), None
+        )
+        work = _blank(work, m)
+    for m in _CALENDAR.finditer(work):
+        back = int(m.group(1).lower() == "last")
+        if m.group(2).lower() == "year":
+            found["year"] = reference.year - back
+        else:
+            first = _months_later(reference.replace(day=1), -back)
+            narrow(first, _months_later(first, 1) - one)
+        work = _blank(work, m)
+    for pattern in (_AFTER_WORD, _BEFORE_NOUN):
+        for m in pattern.finditer(work):
+            span = _time_span(m.group(1), reference)
+            if span is None or pattern is _BEFORE_NOUN and not re.search(r"\d{4}", m.group(1)):
+                continue  # a bare month before a noun ("may papers") is too likely a verb
+            if span[2]:
+                found["year"] = span[0].year
+            else:
+                narrow(span[0], span[1])
+            work = _blank(work, m)
+    return found, work
+
+
+def _organization(work: str, organizations: Collection[str]) -> tuple[str | None, str]:
+    """The first organisation named (longest names tried first), by name or handle."""
+    for name in sorted(organizations, key=len, reverse=True):
+        handle = re.sub(r"[^a-z0-9]", "", name.lower())
+        names = r"\s+".join(map(re.escape, name.split())) + (
+            f"|{handle}" if len(handle) > 2 else ""
+        )
+        if m := re.search(
+            rf"(?:\b(?:by|from|at|of)\s+)?(?<![\w-])(?:{names})(?:'s)?(?![\w-])", work, _I
+        ):
+            return name, _blank(work, m)
+    return None, work
+
+
+def _grammatical_limit(before: str, after: str) -> int | None:
+    """1 for a singular superlative ("the oldest paper", "which paper has the most upvotes"),
+    None for a plural one ("the newest papers", "which papers have the most authors")."""
+    if re.match(r"\s*of (?:the|all)\b", after, _I):
+        return 1
+    if m := re.match(rf"\s*(?:[\w-]+\s+){{0,2}}?{_NOUN}\b", after, _I):
+        return None if m.group(1).lower().endswith("s") else 1
+    if verbs := re.findall(r"\b(is|are|was|were|has|have)\b", before, _I):
+        return None if verbs[-1].lower() in ("are", "were", "have") else 1
+    nouns = re.findall(rf"\b{_NOUN}\b", before, _I)
+    return None if nouns and nouns[-1].lower().endswith("s") else 1
+
+
+def _topic(work: str) -> str:
+    """What remains once metadata phrases, generic framing and dangling words are gone."""
+    text = re.sub(rf"^{_EDGE}|{_EDGE}$", "", _GENERIC.sub(" ", work), flags=_I)
+    return re.sub(r"\s+([,;:])", r"\1", re.sub(r"\s+", " ", text)).strip()
+
+
+def parse_question(
+    question: str, reference_date: dt.date, organizations: Collection[str] = ()
+) -> ParsedQuestion:
+    """Filters, sort, limit, asked-for field and topic of a question (rules: module notes)."""
+    work, asks_for, has_organization = question, None, None
+    if m := _ASKS.search(work):
+        asks_for, work = m.lastgroup, _blank(work, m)
+    organization, work = _organization(work, organizations)
+    if m := _HAS_ORGANIZATION.search(work):
+        has_organization, work = m.lastgroup == "yes", _blank(work, m)
+    found, work = _time_filters(work, reference_date)
+    low = high = None
+    for pattern, low_step, high_step in _UPVOTE_RULES:
+        for m in re.finditer(pattern, work, _I):
+            low = low if low_step is None else _number(m) + low_step
+            high = high if high_step is None else _number(m) + high_step
+            work = _blank(work, m)
+    sort, sort_match = None, _SORT.search(work)
+    if sort_match:
+        sort, work = sort_match.lastgroup, _blank(work, sort_match)
+    if low is None and high is None and (m := re.search(_ANY_UPVOTES, work, _I)):
+        low, work = 1, _blank(work, m)  # "with upvotes", "upvoted": after "most upvoted"
+    limit, cut = None, sort_match.start() if sort_match else 0
+    for pattern in (
+        rf"\btop\s+{_N}",
+        rf"\b{_N}\s*(?:of the\s+)?$" if sort_match else None,
+        rf"\b{_N}(?=\s+(?:[\w-]+\s+){{0,3}}?(?:papers|articles|publications)\b)",
+    ):
+        if pattern and (m := re.search(pattern, work[:cut] if "$" in pattern else work, _I)):
+            limit, work = _number(m), _blank(work, m)
+            break
+    if limit is None and sort_match:
+        limit = _grammatical_limit(work[:cut], work[sort_match.end() :])
+    filters = QueryFilters(**found, min_upvotes=low, max_upvotes=high, organization=organization)
+    filters = replace(filters, has_organization=has_organization, sort=sort, limit=limit)
+    if limit == 1 or asks_for and not _LISTING.search(question):
+        listing = False
+    else:
+        constrained = not replace(filters, sort=None, limit=None).is_empty()
+        listing = bool(
+            (limit or 0) > 1
+            or _LISTING.search(question)
+            or sort
+            or constrained
+            and not _SINGULAR.search(question)
+        )
+    untouched = filters.is_empty() and asks_for is None
+    topic = question if untouched else _topic(work)
+    return ParsedQuestion(question, topic, filters, asks_for, listing)
+
+
+_SORT_VALUES: dict[str, Callable[[Paper], int | None]] = {
+    "newest": lambda p: -p.published.toordinal() if p.published else None,
+    "oldest": lambda p: p.published.toordinal() if p.published else None,
+    "most_upvoted": lambda p: -p.upvotes,
+    "least_upvoted": lambda p: p.upvotes,
+    "most_authors": lambda p: None if p.authors_count is None else -p.authors_count,
+    "fewest_authors": lambda p: p.authors_count,
+}
+
+
+def filter_papers(papers: Iterable[Paper], filters: QueryFilters) -> list[Paper]:
+    """Papers meeting `filters` in the requested order (ties by title, papers lacking the sorted
+    field last), cut to the limit; without a sort the given order (relevance, say) is kept."""
+    found = [p for p in papers if filters.matches(p)]
+    if filters.sort:
+        value = _SORT_VALUES[filters.sort]
+        found.sort(key=lambda p: (value(p) is None, value(p) or 0, p.title.casefold()))
+    return found if filters.limit is None else found[: filters.limit]
+
+
+def _whole(value: object, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if (
+        isinstance(value, float)
+        and value.is_integer()
+        or isinstance(value, str)
+        and value.strip().isdigit()
+    ):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number of at least 0, got {value!r}")
+    return value
+
+
+def _date(value: object, name: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a date such as 2025-03-01, got {value!r}") from None
+
+
+def explicit_filters(
+    year: int | str | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    min_upvotes: int | str | None = None,
+    max_upvotes: int | str | None = None,
+    organization: str | None = None,
+) -> QueryFilters:
+    """Filters chosen explicitly (UI controls, keyword arguments); empty values mean "any"."""
+    whole_year, first, last = _whole(year, "year"), _date(since, "since"), _date(until, "until")
+    if whole_year is not None and not YEARS[0] <= whole_year <= YEARS[1]:
+        raise ValueError(f"year must be between {YEARS[0]} and {YEARS[1]}, got {whole_year}")
+    if first and last and first > last:
+        raise ValueError(f"since ({first}) must not be after until ({last})")
+    low, high = _whole(min_upvotes, "min_upvotes"), _whole(max_upvotes, "max_upvotes")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"min_upvotes ({low}) must not exceed max_upvotes ({high})")
+    if organization is not None and not isinstance(organization, str):
+        raise ValueError(f"organization must be text, got {organization!r}")
+    return QueryFilters(whole_year, first, last, low, high, (organization or "").strip() or None)

@@ -1,0 +1,67 @@
+"""Follow-ups are rewritten with the conversation's subject; standalone questions are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.conversation import cited_papers, is_follow_up, standalone_question
+from rag.records import Paper
+
+GTR = Paper("g", "GTR: Guided Thought Reinforcement Prevents Thought Collapse", "…")
+CURE = Paper("c", "CURE: Critical-Token-Guided Re-Concatenation", "…")
+PAPERS = [GTR, CURE]
+HISTORY = [
+    {"role": "user", "content": "Why do RL-trained VLM agents stop reasoning properly?"},
+    {
+        "role": "assistant",
+        "content": "Rewards on outcomes alone cause thought collapse [1].\n\n"
+        "[1] GTR: Guided Thought Reinforcement Prevents Thought Collapse (2025-03-11)",
+    },
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What method did they propose to fix it?", True),
+        ("And the newest one?", True),
+        ("How many authors?", True),
+        ("How does entropy collapse hurt RLVR training of language models?", False),
+    ],
+)
+def test_follow_ups_are_recognised(question: str, expected: bool):
+    assert is_follow_up(question) is expected
+
+
+def test_a_follow_up_carries_the_subject_and_cited_titles():
+    result = standalone_question("What method did they propose to fix it?", HISTORY, PAPERS)
+    assert result.rewritten
+    assert result.query.startswith("What method did they propose to fix it?")
+    assert "stop reasoning properly" in result.query
+    assert GTR.title in result.query
+    assert result.subject_papers == (GTR,)
+
+
+def test_a_standalone_question_is_left_alone():
+    question = "How does CURE keep entropy from collapsing during RLVR?"
+    result = standalone_question(question, HISTORY, PAPERS)
+    assert (result.query, result.rewritten) == (question, False)
+
+
+def test_no_history_means_no_rewrite():
+    assert standalone_question("What did they find?", [], PAPERS).rewritten is False
+
+
+def test_cited_papers_are_found_by_title_or_short_title_in_order():
+    text = "Both CURE [1] and “GTR: Guided Thought Reinforcement Prevents Thought Collapse” [2]"
+    assert cited_papers(text, PAPERS) == [CURE, GTR]
+
+
+def test_refers_to_set_only_with_several_subject_papers():
+    history = [
+        {"role": "user", "content": "Which papers prevent collapse?"},
+        {"role": "assistant", "content": "[1] GTR: Guided ... [2] CURE: Critical-Token ..."},
+    ]
+    result = standalone_question("Which of those is the newest?", history, PAPERS)
+    assert result.refers_to_set
+    assert set(result.subject_papers) == {GTR, CURE}

@@ -1,0 +1,237 @@
+"""Metadata answers come from the records: leads name the filters, every paper is cited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from conftest import SEED, TODAY
+
+from rag.digest import load_digest
+from rag.facts import MAX_LISTED, MODE, compose_field_answer, compose_listing
+from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
+from rag.records import Paper
+
+REFERENCE = dt.date(2025, 12, 2)
+
+
+def paper(
+    title: str,
+    published: dt.date | None,
+    upvotes: int = 0,
+    authors: int | None = 3,
+    organization: str | None = None,
+    inferred: bool = False,
+) -> Paper:
+    return Paper(
+        paper_id=re.sub(r"\W+", "-", title.lower()),
+        title=title,
+        abstract=f"{title} is studied here. A second sentence follows it.",
+        authors_count=authors,
+        organization=organization,
+        published=published,
+        year_inferred=inferred,
+        upvotes=upvotes,
+    )
+
+
+BANDITS = paper("Last Switch Bandits", dt.date(2023, 6, 1), upvotes=4, authors=5)
+GAMES = paper("Playing Repeated Games", dt.date(2023, 5, 26), upvotes=1, authors=1)
+LATTICE = paper("Sparse Lattice Sorting", dt.date(2023, 1, 1))
+PARROT = paper("Parrot: A Sycophancy Benchmark", dt.date(2025, 11, 21), 4, None, "NewMind AI", True)
+UNDATED = paper("AI Agent Behavioral Science", None, authors=None)
+
+
+def ask(question: str, filters: QueryFilters | None = None, topic: str = "") -> ParsedQuestion:
+    parsed = parse_question(question, REFERENCE, ["NewMind AI"])
+    if filters is None:
+        return parsed
+    return ParsedQuestion(question, topic, filters, parsed.asks_for, parsed.is_listing)
+
+
+def test_a_listing_names_the_filter_and_cites_each_paper_in_order():
+    parsed = ask("Which papers were published in 2023?")
+    answer = compose_listing(parsed, [BANDITS, GAMES, LATTICE])
+    assert answer.text.splitlines() == [
+        "3 papers in the digest were published in 2023:",
+        "- \u201cLast Switch Bandits\u201d (2023-06-01, 4 upvotes, 5 authors) [1].",
+        "- \u201cPlaying Repeated Games\u201d (2023-05-26, 1 upvote, 1 author) [2].",
+        "- \u201cSparse Lattice Sorting\u201d (2023-01-01, 0 upvotes, 3 authors) [3].",
+    ]
+    assert [(c.number, c.paper_id) for c in answer.citations] == [
+        (1, BANDITS.paper_id),
+        (2, GAMES.paper_id),
+        (3, LATTICE.paper_id),
+    ]
+    assert answer.citations[0].title == "Last Switch Bandits"
+    assert answer.citations[0].published == dt.date(2023, 6, 1)
+    assert answer.citations[0].snippet == "Last Switch Bandits is studied here."
+    assert [(s.paper, s.rank, s.score) for s in answer.sources] == [
+        (BANDITS, 1, 1.0),
+        (GAMES, 2, 1.0),
+        (LATTICE, 3, 1.0),
+    ]
+    assert not answer.abstained
+    assert answer.mode == MODE
+
+
+def test_relevance_scores_fill_the_sources_of_a_topical_listing():
+    filters = QueryFilters(year=2023)
+    parsed = ask("Which 2023 papers are about bandits?", filters, topic="bandits")
+    answer = compose_listing(parsed, [BANDITS, GAMES], {BANDITS.paper_id: 0.71})
+    assert answer.text.splitlines()[0] == (
+        "2 papers in the digest were published in 2023 and are related to \u201cbandits\u201d:"
+    )
+    assert [s.score for s in answer.sources] == [0.71, 0.0]
+
+
+def test_leads_read_naturally_for_combined_filters():
+    parsed = ask("papers from 2025 with more than 3 upvotes by NewMind AI")
+    assert parsed.filters == QueryFilters(year=2025, min_upvotes=4, organization="NewMind AI")
+    lead = compose_listing(parsed, [PARROT]).text.splitlines()[0]
+    assert lead == (
+        "1 paper in the digest was published in 2025, has at least 4 upvotes and was "
+        "published by NewMind AI:"
+    )
+    line = compose_listing(parsed, [PARROT]).text.splitlines()[1]
+    assert line == (
+        "- \u201cParrot: A Sycophancy Benchmark\u201d (2025-11-21, year inferred, 4 upvotes, "
+        "NewMind AI) [1]."
+    )
+
+
+def test_a_singular_superlative_is_one_cited_sentence():
+    answer = compose_listing(ask("What is the most upvoted paper?"), [BANDITS])
+    assert answer.text == (
+        "The most upvoted paper in the digest is \u201cLast Switch Bandits\u201d (4 upvotes) [1]."
+    )
+    assert [c.paper_id for c in answer.citations] == [BANDITS.paper_id]
+    oldest = compose_listing(ask("What is the oldest paper from 2023?"), [LATTICE])
+    assert oldest.text == (
+        "The oldest paper in the digest published in 2023 is \u201cSparse Lattice Sorting\u201d "
+        "(2023-01-01) [1]."
+    )
+    fewest = compose_listing(ask("Which paper has the fewest authors?"), [GAMES])
+    assert fewest.text == (
+        "The paper with the fewest authors in the digest is \u201cPlaying Repeated Games\u201d "
+        "(1 author) [1]."
+    )
+
+
+def test_a_numbered_superlative_lists_that_many():
+    answer = compose_listing(ask("the two most upvoted papers"), [BANDITS, GAMES])
+    assert answer.text.splitlines()[0] == "The 2 most upvoted papers in the digest:"
+    assert len(answer.citations) == 2
+    answer = compose_listing(ask("the 2 newest papers with upvotes"), [BANDITS, GAMES])
+    assert answer.text.splitlines()[0] == (
+        "The 2 newest papers in the digest with at least 1 upvote:"
+    )
+
+
+def test_a_plural_sort_says_the_order():
+    answer = compose_listing(ask("List the papers newest first"), [BANDITS, GAMES, LATTICE])
+    assert answer.text.splitlines()[0] == "The digest lists 3 papers, newest first:"
+
+
+def test_long_listings_are_capped_and_say_how_many_more():
+    papers = [paper(f"Paper number {i:02d}", dt.date(2024, 1, i + 1)) for i in range(13)]
+    answer = compose_listing(ask("Which papers were published in 2024?"), papers)
+    lines = answer.text.splitlines()
+    assert lines[0] == "13 papers in the digest were published in 2024:"
+    assert len(lines) == 1 + MAX_LISTED + 1
+    assert lines[-1] == "3 more papers match but are not listed."
+    assert [c.number for c in answer.citations] == list(range(1, MAX_LISTED + 1))
+    assert len(answer.sources) == MAX_LISTED
+
+
+def test_no_match_abstains_and_names_the_filters():
+    assert compose_listing(ask("papers by a company about tides"), []).text == (
+        "No paper in the digest is listed under an organisation and is related to "
+        "\u201ctides\u201d."
+    )
+    answer = compose_listing(ask("papers from 2019 with at least 2 upvotes"), [])
+    assert answer.text == (
+        "No paper in the digest was published in 2019 and has at least 2 upvotes."
+    )
+    assert answer.abstained
+    assert answer.citations == () and answer.sources == ()
+
+
+def test_the_seed_digest_answers_a_year_listing():
+    seed = load_digest(SEED, today=TODAY)
+    parsed = ask("Which papers were published in 2023?")
+    answer = compose_listing(parsed, filter_papers(seed, parsed.filters))
+    assert answer.text.startswith("6 papers in the digest were published in 2023:\n")
+    assert len(answer.citations) == 6
+    assert re.findall(r"\[(\d+)\]", answer.text) == [str(n) for n in range(1, 7)]
+
+
+@pytest.mark.parametrize(
+    ("question", "record", "text"),
+    [
+        (
+            "How many authors wrote Last Switch Bandits?",
+            BANDITS,
+            "\u201cLast Switch Bandits\u201d has 5 authors [1].",
+        ),
+        (
+            "When was Last Switch Bandits published?",
+            BANDITS,
+            "\u201cLast Switch Bandits\u201d was published on 2023-06-01 [1].",
+        ),
+        (
+            "When was Parrot published?",
+            PARROT,
+            "\u201cParrot\u201d was published on 2025-11-21 (year inferred from the listing) [1].",
+        ),
+        (
+            "How many upvotes does Last Switch Bandits have?",
+            BANDITS,
+            "\u201cLast Switch Bandits\u201d has 4 upvotes [1].",
+        ),
+        (
+            "How many upvotes does Sparse Lattice Sorting have?",
+            LATTICE,
+            "\u201cSparse Lattice Sorting\u201d has no upvotes [1].",
+        ),
+        ("Who published Parrot?", PARROT, "\u201cParrot\u201d was published by NewMind AI [1]."),
+        (
+            "How many authors wrote Parrot?",
+            PARROT,
+            "The digest lists no authors count for \u201cParrot\u201d; it is listed under "
+            "NewMind AI [1].",
+        ),
+        (
+            "Who wrote Playing Repeated Games?",
+            GAMES,
+            "The digest lists no organisation for \u201cPlaying Repeated Games\u201d; it lists "
+            "1 author [1].",
+        ),
+        (
+            "When was AI Agent Behavioral Science published?",
+            UNDATED,
+            "The digest lists no publication date for \u201cAI Agent Behavioral Science\u201d [1].",
+        ),
+        (
+            "How many authors wrote AI Agent Behavioral Science?",
+            UNDATED,
+            "The digest lists no authors count for \u201cAI Agent Behavioral Science\u201d [1].",
+        ),
+    ],
+)
+def test_field_answers_state_the_field_and_cite_the_paper(question: str, record: Paper, text: str):
+    answer = compose_field_answer(ask(question), record, 0.62)
+    assert answer.text == text
+    assert [(c.number, c.paper_id) for c in answer.citations] == [(1, record.paper_id)]
+    assert [(s.paper, s.score, s.rank) for s in answer.sources] == [(record, 0.62, 1)]
+    assert not answer.abstained
+    assert answer.mode == MODE
+
+
+def test_without_a_field_the_answer_summarises_the_record():
+    parsed = ParsedQuestion("Tell me about Parrot", "Parrot", QueryFilters(), None, False)
+    answer = compose_field_answer(parsed, PARROT, 0.5)
+    assert answer.text == (
+        "\u201cParrot\u201d: 2025-11-21, year inferred, 4 upvotes, NewMind AI [1]."
+    )
