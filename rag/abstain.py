@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from rag.chunking import split_sentences
 from rag.keyword import tokenize
 from rag.records import Source
-from rag.texts import FIGURE_NOT_GIVEN, NO_AUTHOR_NAMES
+from rag.texts import FIGURE_NOT_GIVEN, NAME_NOT_MENTIONED, NO_AUTHOR_NAMES
 
 _ASKS_FOR_NAMES = re.compile(
     r"\b(who (is|are|was|were) the (first |last |lead |senior |corresponding )?authors?"
@@ -37,6 +37,9 @@ _ASKS_FOR_FIGURE = re.compile(
     r"percentage|speed ?up))\b",
     re.IGNORECASE,
 )
+# An acronym or a name with digits: "GSM8K", "AIME24", "STEER", "GPT-4".
+_NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Za-z]+-?\d[\w.-]*)\b")
+_COMMON_NAMES = frozenset({"AI", "AIs", "LLM", "LLMs", "RL", "ML", "NLP", "VLM", "VLMs", "GPU"})
 _AUXILIARIES = frozenset("did do does is are was were has have had".split())
 _NUMBER = re.compile(
     r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
@@ -68,10 +71,24 @@ def states_figure(words: Sequence[str], sources: Sequence[Source]) -> bool:
     return False
 
 
+def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:
+    """Names in the question (GSM8K, AIME24, STEER) that the best paper never mentions.
+
+    A question naming a benchmark or method asks about that name; a paper that does not
+    mention it cannot answer, however close its topic."""
+    if not sources:
+        return []
+    text = f"{sources[0].paper.title} {sources[0].paper.abstract}".lower()
+    names = {m.group(0) for m in _NAME.finditer(question)} - _COMMON_NAMES
+    return sorted(n for n in names if n.lower() not in text)
+
+
 def missing_detail(question: str, sources: Sequence[Source]) -> str | None:
     """Why the digest cannot answer this question, or None when it may."""
     if _ASKS_FOR_NAMES.search(question):
         return NO_AUTHOR_NAMES
+    if names := unmentioned_names(question, sources):
+        return NAME_NOT_MENTIONED.format(names=", ".join(names))
     words = asked_quantity(question)
     if words and not states_figure(words, sources):
         return FIGURE_NOT_GIVEN

@@ -14,6 +14,7 @@ The applied filters and the rewritten query are shown in the `Answer`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +34,30 @@ from rag.retrieve import HybridRetriever, to_sources
 # keyword evidence, so a theme question names every paper that clearly belongs to it.
 THEME_MARGIN = 0.10
 THEME_KEYWORD = 0.6
+
+
+# How readers frame a search ("what research is there on ...", "which papers ..."): words
+# about the digest, not about the subject, so they only blur the search.
+_FRAMING = re.compile(
+    r"^\s*((is there|are there|do you have|have you got)\s+(any\s+)?(work|research|papers?|"
+    r"studies|study|anything|something)?\s*|(which|what)\s+(papers?|work|research|studies|"
+    r"articles)\s*(in (the digest|here))?\s*(is there\s+)?|list (all )?(the )?(papers|studies|"
+    r"work)\s*|(show|find|give) me\s+(the\s+)?(papers?|work|research)?\s*)",
+    re.IGNORECASE,
+)
+_LINKING = re.compile(
+    r"^(in (the digest|here)\s+)?(that|which|are|is|on|about|involves?|"
+    r"deals? with|study|studies|looks? at|try to|tries to)\b\s*",
+    re.I,
+)
+
+
+def search_text(question: str) -> str:
+    """The question without its framing: "Which papers study X?" -> "X?"."""
+    stripped = _FRAMING.sub("", question, count=1)
+    for _ in range(3):
+        stripped = _LINKING.sub("", stripped, count=1)
+    return stripped if len(stripped.split()) >= 2 else question
 
 
 @dataclass(frozen=True)
@@ -85,7 +110,7 @@ def understand(turn: Turn, res: Resources) -> Turn:
         # Metadata phrases would only blur the search: look for the topic they qualify.
         query = parsed.topic
     else:
-        query = turn.question
+        query = search_text(turn.question)
     subject = standalone.subject_papers if standalone.refers_to_set else ()
     return dataclasses.replace(turn, query=query, parsed=parsed, subject=tuple(subject))
 

@@ -27,6 +27,12 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     )
 
 
+def with_bigrams(tokens: list[str]) -> list[str]:
+    """Stemmed words plus adjacent pairs, so "neural collapse" outranks papers that merely
+    mention "neural" and "collapse" apart."""
+    return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
 class KeywordIndex:
     """BM25 over a fixed list of papers; scores come back in the papers' order."""
 
@@ -34,16 +40,15 @@ class KeywordIndex:
         self.paper_ids = [p.paper_id for p in papers]
         self._bm25 = bm25s.BM25()
         if papers:
-            self._bm25.index(
-                tokenize([f"{p.title}\n{p.abstract}" for p in papers]), show_progress=False
-            )
+            documents = tokenize([f"{p.title}\n{p.abstract}" for p in papers])
+            self._bm25.index([with_bigrams(d) for d in documents], show_progress=False)
         self._vocabulary = set(self._bm25.vocab_dict) if papers else set()
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every paper for `query` (zeros when no query word is indexed)."""
         if not self.paper_ids:
             return np.zeros(0, dtype=np.float32)
-        tokens = [t for t in tokenize([query])[0] if t in self._vocabulary]
+        tokens = [t for t in with_bigrams(tokenize([query])[0]) if t in self._vocabulary]
         if not tokens:
             return np.zeros(len(self.paper_ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)

@@ -15,3 +15,4 @@ NO_AUTHOR_NAMES = (
     " or the organisation it comes from."
 )
 FIGURE_NOT_GIVEN = "The abstracts in the digest do not give that figure."
+NAME_NOT_MENTIONED = "No paper in the digest that fits the question mentions {names}."
