@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -158,3 +160,53 @@ def test_cli_fail_under_guards_quality(tmp_path: Path, tiny_digest: Path):
     )
     assert failed.returncode == 1
     assert "below threshold: mrr = 1.0 < 1.01" in failed.stderr
+
+
+def test_ctrl_c_keeps_finished_rows_and_resume_completes(tmp_path: Path, tiny_digest: Path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        "".join(
+            f'{{"id": "q{i}", "user_input": "How far ahead can tides be forecast, take {i}?"}}\n'
+            for i in range(40)
+        )
+    )
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "PATH": "/usr/bin:/bin",
+        "RAG_INDEX_DIGESTS": str(tiny_digest),
+        "RAG_INDEX_PROGRESS": "false",
+    }
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "rag",
+        "--index",
+        str(tmp_path / "index"),
+        "eval",
+        str(questions),
+        "--out",
+        str(out),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    results = out / RESULTS_FILE
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and len(read_lines(results)) < 3:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    kept = read_lines(results)
+    assert process.returncode == 130, stderr
+    assert "rerun with --resume" in stderr
+    assert 3 <= len(kept) < 40
+    resumed = subprocess.run(
+        [*command, "--resume"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    ids = [json.loads(line)["id"] for line in read_lines(results)]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(40))
+
+
+def read_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
