@@ -11,6 +11,7 @@ The concession: an extractive reply cannot synthesise across papers, it can only
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ Encode = Callable[[Sequence[str]], np.ndarray]
 PAPER_SCORE_MARGIN = 0.12
 # Sentences this similar to one already chosen count as repeats.
 DUPLICATE_SIMILARITY = 0.85
+ALREADY_SAID_PENALTY = 0.25
+CITATION_MARK = re.compile(r"\s*\[\d+\]")
 REDUNDANCY_WEIGHT = 0.5
 MIN_SENTENCE_WORDS = 6
 
@@ -40,7 +43,7 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9\-]+")
 _STOPWORDS = frozenset(
     "a an and are as at be by can did do does for from how in into is it its of on or that the "
     "their them these they this to was what when where which who why with about paper papers "
-    "digest study studies work propose proposed use used using does there any".split()
+    "digest study studies work use used using does there any".split()
 )
 _FIRST_PERSON = [
     (re.compile(r"\bWe\b"), "They"),
@@ -51,9 +54,10 @@ _FIRST_PERSON = [
     (re.compile(r"\bus\b"), "them"),
 ]
 # Sentences opening with these lean on an earlier sentence: poor openers, fine later on.
+# ("Finally, ..." and other additive openers are stripped instead, see third_person.)
 _DANGLING_OPENER = re.compile(
-    r"^(this|these|that|those|it|its|such|however|moreover|furthermore|additionally|also|"
-    r"finally|then|thus|therefore|subsequently|consequently|in addition|based on|to this end|"
+    r"^(this|these|that|those|it|its|such|however|then|thus|therefore|subsequently|"
+    r"consequently|based on|to this end|"
     r"in this phase|for example|specifically|in particular)\b",
     re.IGNORECASE,
 )
@@ -154,6 +158,20 @@ def candidates(
     return out, vectors
 
 
+def demote_repeats(
+    found: Sequence[Candidate], vectors: np.ndarray, already_said: Sequence[str], encode: Encode
+) -> list[Candidate]:
+    """Lower the relevance of sentences the conversation has already shown."""
+    said = [s for text in already_said for s in split_sentences(CITATION_MARK.sub("", text))]
+    if not said:
+        return list(found)
+    repeats = (vectors @ encode(said).T).max(axis=1) >= DUPLICATE_SIMILARITY
+    return [
+        dataclasses.replace(c, relevance=c.relevance - ALREADY_SAID_PENALTY) if repeated else c
+        for c, repeated in zip(found, repeats, strict=True)
+    ]
+
+
 def select(
     found: Sequence[Candidate], vectors: np.ndarray, limit: int, spread: bool
 ) -> list[Candidate]:
@@ -211,15 +229,23 @@ def compose_extractive(
     sources: Sequence[Source],
     encode: Encode,
     settings: AnswerSettings,
+    already_said: Sequence[str] = (),
 ) -> Answer:
-    """A cited extractive answer, or an abstention when nothing retrieved is relevant."""
-    if not sources or sources[0].score < settings.min_relevance:
+    """A cited extractive answer, or an abstention when nothing retrieved is relevant.
+
+    `already_said` holds earlier answers of the conversation: a follow-up asks for something
+    new, so sentences that repeat them rank lower."""
+    # The decision rests on the paper ranked first: a relevant-looking paper further down a
+    # ranking whose top is irrelevant is more often a near-miss than an answer.
+    best = sources[0].score if sources else 0.0
+    if best < settings.min_relevance:
         return abstain(question, sources)
-    floor = max(settings.min_relevance, sources[0].score - PAPER_SCORE_MARGIN)
+    floor = max(settings.min_relevance, best - PAPER_SCORE_MARGIN)
     usable = [s for s in sources if s.score >= floor]
     found, vectors = candidates(question, question_vector, usable, encode)
     if not found:
         return abstain(question, sources)
+    found = demote_repeats(found, vectors, already_said, encode)
     listing = is_list_question(question) and len(usable) > 1
     limit = settings.max_list_sentences if listing else settings.max_sentences
     chosen = order_for_reading(select(found, vectors, limit, spread=listing))

@@ -192,6 +192,7 @@ def compose(turn: Turn, res: Resources) -> Answer:
             sources,
             res.encoder.encode_cached,
             res.settings.answer,
+            already_said=[m["content"] for m in turn.history if m.get("role") == "assistant"],
         )
     return dataclasses.replace(answer, question=turn.question, query=turn.query, filters=chips)
 

@@ -20,16 +20,18 @@ from rag.records import Paper
 Message = Mapping[str, str]
 
 _LEANS_ON_CONTEXT = re.compile(
-    r"\b(they|them|their|theirs|it|its|this|that|these|those|he|she|the (paper|papers|"
-    r"authors|method|approach|study|work|model|one|ones|same|first|second|latter|former))\b"
-    r"|^(and|also|what about|how about|so|then)\b",
+    r"\b(they|them|their|theirs|it|its|this|that|these|those|he|she|the (paper|authors?|"
+    r"method|approach|study|work|model|one|same|first|second|latter|former)s?)\b"
+    r"|^(and|also|what about|how about|so|then|which of|who of)\b",
     re.IGNORECASE,
 )
-_REFERS_TO_SET = re.compile(r"\b(those|these|them|they|of the(se|m)|among (them|those))\b", re.I)
+# "Which of those ...": the follow-up picks among the papers already named ("they" usually
+# means the authors, so it does not count).
+_REFERS_TO_SET = re.compile(r"\b(those|these|of the(se|m)|among (them|those))\b", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
 _FILLER = frozenset(
     "what which who how when why where does do did is are was were the a an of to in on for "
-    "and or it they them this that these those about more tell me please can you".split()
+    "and or it they them this that these those about more tell me please can you as".split()
 )
 # In a conversation, a question this short leans on the previous turn ("Did prompting help?").
 MIN_OWN_WORDS = 6

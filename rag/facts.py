@@ -61,6 +61,7 @@ SCOPE_HAS_ORGANIZATION = {
     True: ("is", "listed under an organisation"),
     False: ("has", "an authors count"),
 }
+SCOPE_DATED = {True: "a publication date", False: "no publication date"}
 WITH = "with {phrase}"
 VERB_FORMS = {"was": ("was", "were"), "has": ("has", "have"), "is": ("is", "are")}
 UNDATED = "undated"
@@ -137,6 +138,14 @@ def _clauses(filters: QueryFilters, topic: str) -> list[tuple[str, str]]:
         clauses.append(("was", SCOPE_ORGANIZATION.format(organization=filters.organization)))
     if filters.has_organization is not None:
         clauses.append(SCOPE_HAS_ORGANIZATION[filters.has_organization])
+    low, high = filters.min_authors, filters.max_authors
+    if low is not None and low == high:
+        clauses.append(("has", SCOPE_EXACTLY.format(upvotes=_plural(low, "author"))))
+    elif low is not None or high is not None:
+        bound, value = (SCOPE_AT_LEAST, low) if low is not None else (SCOPE_AT_MOST, high)
+        clauses.append(("has", bound.format(upvotes=_plural(value, "author"))))
+    if filters.dated is not None:
+        clauses.append(("has", SCOPE_DATED[filters.dated]))
     return clauses + ([("is", TOPIC_SCOPE.format(topic=topic))] if topic else [])
 
 

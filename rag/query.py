@@ -42,6 +42,8 @@ CHIP_YEAR, CHIP_SINCE, CHIP_UNTIL = "year: {}", "since {}", "until {}"
 CHIP_MIN_UPVOTES, CHIP_MAX_UPVOTES = "≥ {} upvotes", "≤ {} upvotes"
 CHIP_ORGANIZATION, CHIP_SORT, CHIP_LIMIT = "organisation: {}", "sorted: {}", "top {}"
 CHIP_HAS_ORGANIZATION = {True: "with an organisation", False: "with an authors count"}
+CHIP_MIN_AUTHORS, CHIP_MAX_AUTHORS, CHIP_AUTHORS = "≥ {} authors", "≤ {} authors", "authors: {}"
+CHIP_DATED = {True: "dated", False: "undated"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class QueryFilters:
     max_upvotes: int | None = None  # inclusive
     organization: str | None = None  # any case
     has_organization: bool | None = None  # False: papers with an authors count
+    min_authors: int | None = None  # inclusive; papers listed under an organisation fail
+    max_authors: int | None = None
+    dated: bool | None = None  # False: papers the listing gives no date for
     sort: str | None = None  # one of SORTS
     limit: int | None = None
 
@@ -76,6 +81,8 @@ class QueryFilters:
             (self.max_upvotes, CHIP_MAX_UPVOTES),
             (self.organization, CHIP_ORGANIZATION),
             (None if has_organization is None else CHIP_HAS_ORGANIZATION[has_organization], "{}"),
+            *self._author_chips(),
+            (None if self.dated is None else CHIP_DATED[self.dated], "{}"),
             (self.sort and self.sort.replace("_", " "), CHIP_SORT),
             (self.limit, CHIP_LIMIT),
         ]
@@ -95,6 +102,22 @@ class QueryFilters:
             and (self.organization is None or org == self.organization.casefold())
             and (self.has_organization is not True or bool(org))
             and (self.has_organization is not False or paper.authors_count is not None)
+            and self._authors_match(paper.authors_count)
+            and (self.dated is None or (day is not None) == self.dated)
+        )
+
+    def _author_chips(self) -> list[tuple[object, str]]:
+        if self.min_authors is not None and self.min_authors == self.max_authors:
+            return [(self.min_authors, CHIP_AUTHORS)]
+        return [(self.min_authors, CHIP_MIN_AUTHORS), (self.max_authors, CHIP_MAX_AUTHORS)]
+
+    def _authors_match(self, count: int | None) -> bool:
+        if self.min_authors is None and self.max_authors is None:
+            return True
+        return (
+            count is not None
+            and (self.min_authors is None or count >= self.min_authors)
+            and (self.max_authors is None or count <= self.max_authors)
         )
 
     def chroma_where(self) -> dict | None:
@@ -109,6 +132,8 @@ class QueryFilters:
             ("upvotes", "$lte", self.max_upvotes),
             ("organization", "$eq", self.organization),
             ("authors_count", "$gte", 0 if self.has_organization is False else None),
+            ("authors_count", "$gte", self.min_authors),
+            ("authors_count", "$lte", self.max_authors),
         ]
         clauses = [{key: {op: value}} for key, op, value in tests if value is not None]
         # Chroma rejects an `$and` of fewer than two clauses.
@@ -181,8 +206,9 @@ _ASKS = re.compile(
 _HAS_ORGANIZATION = re.compile(
     r"(?P<no>\bnot (?:from|by|under) an? organi[sz]ation\b|\b(?:by|from) (?:individual|"
     r"independent) (?:authors|researchers)\b|\b(?:with|having) an? authors? count\b)"
-    rf"|(?P<yes>\b{_PUB}(?:by|from|under|with) (?:an? |any |some )?(?:organi[sz]ations?|"
-    r"compan(?:y|ies)|labs?|institutions?|industry)\b)",
+    rf"|(?P<yes>\b{_PUB}(?:by|from|under|with|credited to|attributed to|listed under) "
+    r"(?:an? |any |some )?(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?|industry)\b"
+    r"(?:\s+rather than (?:a list of |individual |named )?authors)?)",
     _I,
 )
 _SORT = re.compile(
@@ -208,6 +234,20 @@ _UPVOTE_WORDS: list[tuple[str, int | None, int | None]] = [
     ("fewer than|less than|under|below", None, -1),
     ("at most|no more than|up to", None, 0),
 ]
+_AUTHOR_UNIT = r"(?:co-?)?authors?\b"
+_AUTHOR_RULES = [
+    (
+        r"\b(?:a )?(?:single|one|sole|solo|lone)[- ]author(?:ed)?\b|\bwritten (?:alone|by one "
+        r"(?:person|author))\b",
+        1,
+        1,
+    ),
+] + [(rf"\b{_HAS}(?:{words}) {_N}\s+{_AUTHOR_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS]
+_UNDATED = re.compile(
+    r"\b(?:no|without(?: a)?|missing(?: a)?|lacking(?: a)?) (?:publication |release )?dates?\b"
+    r"|\bundated\b|\bnot dated\b",
+    re.IGNORECASE,
+)
 _UPVOTE_RULES = [
     (rf"\b{_HAS}(?:{words}) {_N}\s+{_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS
 ]
@@ -367,12 +407,24 @@ def parse_question(
     question: str, reference_date: dt.date, organizations: Collection[str] = ()
 ) -> ParsedQuestion:
     """Filters, sort, limit, asked-for field and topic of a question (rules: module notes)."""
-    work, asks_for, has_organization = question, None, None
+    work, asks_for, has_organization, dated = question, None, None, None
+    # Before the asked-for fields: "no publication date" is a filter, not a question about one.
+    if m := _UNDATED.search(work):
+        dated, work = False, _blank(work, m)
     if m := _ASKS.search(work):
         asks_for, work = m.lastgroup, _blank(work, m)
     organization, work = _organization(work, organizations)
     if m := _HAS_ORGANIZATION.search(work):
         has_organization, work = m.lastgroup == "yes", _blank(work, m)
+    authors_low = authors_high = None
+    for pattern, low_value, high_value in _AUTHOR_RULES:
+        if m := re.search(pattern, work, _I):
+            if "n" in m.groupdict():
+                count = _number(m)
+                low_value = None if low_value is None else count + low_value
+                high_value = None if high_value is None else count + high_value
+            authors_low, authors_high, work = low_value, high_value, _blank(work, m)
+            break
     found, work = _time_filters(work, reference_date)
     low = high = None
     for pattern, low_step, high_step in _UPVOTE_RULES:
@@ -397,7 +449,15 @@ def parse_question(
     if limit is None and sort_match:
         limit = _grammatical_limit(work[:cut], work[sort_match.end() :])
     filters = QueryFilters(**found, min_upvotes=low, max_upvotes=high, organization=organization)
-    filters = replace(filters, has_organization=has_organization, sort=sort, limit=limit)
+    filters = replace(
+        filters,
+        has_organization=has_organization,
+        min_authors=authors_low,
+        max_authors=authors_high,
+        dated=dated,
+        sort=sort,
+        limit=limit,
+    )
     if limit == 1 or asks_for and not _LISTING.search(question):
         listing = False
     else:

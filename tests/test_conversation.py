@@ -65,3 +65,30 @@ def test_refers_to_set_only_with_several_subject_papers():
     result = standalone_question("Which of those is the newest?", history, PAPERS)
     assert result.refers_to_set
     assert set(result.subject_papers) == {GTR, CURE}
+
+
+def test_they_means_the_authors_not_a_set_of_papers():
+    history = [
+        {"role": "user", "content": "Which papers prevent collapse?"},
+        {"role": "assistant", "content": "[1] GTR: Guided ... [2] CURE: Critical-Token ..."},
+    ]
+    result = standalone_question("What did they propose to keep it stable?", history, PAPERS)
+    assert result.rewritten
+    assert not result.refers_to_set
+
+
+def test_a_subject_named_in_no_title_is_recalled_by_asking_the_previous_question_again():
+    history = [
+        {"role": "user", "content": "Which work fixes thought collapse?"},
+        {"role": "assistant", "content": "A guided-thought method does [1]."},
+    ]
+    asked: list[str] = []
+
+    def recall(question: str) -> list[Paper]:
+        asked.append(question)
+        return [GTR]
+
+    result = standalone_question("What did they find?", history, PAPERS, recall)
+    assert asked == ["Which work fixes thought collapse?"]
+    assert result.subject_papers == (GTR,)
+    assert GTR.title in result.query

@@ -162,12 +162,18 @@ def test_cli_fail_under_guards_quality(tmp_path: Path, tiny_digest: Path):
     assert "below threshold: mrr = 1.0 < 1.01" in failed.stderr
 
 
+# Enough distinct questions (each a new query to encode) that the run is still going when
+# interrupted: about 10 s of work against an interrupt after the third row.
+QUEUED = 800
+
+
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_rows_and_resume_completes(tmp_path: Path, tiny_digest: Path):
     questions = tmp_path / "q.jsonl"
     questions.write_text(
         "".join(
             f'{{"id": "q{i}", "user_input": "How far ahead can tides be forecast, take {i}?"}}\n'
-            for i in range(40)
+            for i in range(QUEUED)
         )
     )
     env = {
@@ -199,13 +205,13 @@ def test_ctrl_c_keeps_finished_rows_and_resume_completes(tmp_path: Path, tiny_di
     kept = read_lines(results)
     assert process.returncode == 130, stderr
     assert "rerun with --resume" in stderr
-    assert 3 <= len(kept) < 40
+    assert 3 <= len(kept) < QUEUED
     resumed = subprocess.run(
         [*command, "--resume"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert resumed.returncode == 0, resumed.stderr
     ids = [json.loads(line)["id"] for line in read_lines(results)]
-    assert sorted(ids) == sorted(f"q{i}" for i in range(40))
+    assert sorted(ids) == sorted(f"q{i}" for i in range(QUEUED))
 
 
 def read_lines(path: Path) -> list[str]:

@@ -62,3 +62,42 @@ def test_answer_serialises_to_json(tiny_pipeline: Pipeline):
     assert data["citations"][0]["published"] == "2024-05-27"
     assert data["sources"][0]["upvotes"] == 3
     assert "twelve hours ahead" in data["text"]
+
+
+EDGE = "The Edge-of-Reach Problem in Offline Model-Based Reinforcement Learning"
+
+
+def test_a_metadata_question_is_answered_from_the_records(seed_pipeline: Pipeline):
+    answer = seed_pipeline.ask("Which papers were published in 2023?")
+    assert answer.filters == ("year: 2023",)
+    assert len(answer.citations) == 6
+    assert all(c.published and c.published.year == 2023 for c in answer.citations)
+
+
+def test_explicit_filters_combine_with_the_topic(seed_pipeline: Pipeline):
+    answer = seed_pipeline.ask("Which papers are about entropy collapse?", year=2024)
+    assert "year: 2024" in answer.filters
+    assert all(c.published and c.published.year == 2024 for c in answer.citations)
+
+
+def test_bad_explicit_filters_are_refused_clearly(seed_pipeline: Pipeline):
+    with pytest.raises(ValueError, match="since"):
+        seed_pipeline.ask("Anything new?", since="not a date")
+
+
+def test_a_follow_up_finds_the_conversation_s_paper(seed_pipeline: Pipeline):
+    first = seed_pipeline.ask("What is the edge-of-reach problem in offline RL?")
+    history = [
+        {"role": "user", "content": "What is the edge-of-reach problem in offline RL?"},
+        {"role": "assistant", "content": first.text},
+    ]
+    follow_up = seed_pipeline.ask("What method did they propose to fix it?", history=history)
+    assert follow_up.query != follow_up.question
+    assert follow_up.citations[0].title == EDGE
+    assert "RAVL" in follow_up.text
+
+
+def test_how_many_authors_is_answered_from_the_record(seed_pipeline: Pipeline):
+    answer = seed_pipeline.ask("How many authors wrote the paper on the edge-of-reach problem?")
+    assert answer.citations[0].title == EDGE
+    assert "4 authors" in answer.text

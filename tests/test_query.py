@@ -297,3 +297,34 @@ def test_explicit_filters_reject_bad_values(arguments: dict, message: str):
 def test_an_unknown_sort_is_rejected():
     with pytest.raises(ValueError, match="sort must be one of"):
         QueryFilters(sort="alphabetical")
+
+
+@pytest.mark.parametrize(
+    ("question", "chips"),
+    [
+        ("Is any paper written by a single author?", ["authors: 1"]),
+        ("Which papers have more than 10 authors?", ["≥ 11 authors"]),
+        ("Which papers in the digest have no publication date?", ["undated"]),
+        (
+            "Which paper is credited to an organisation rather than a list of authors?",
+            ["with an organisation"],
+        ),
+    ],
+)
+def test_authors_counts_dates_and_organisations_become_filters(question, chips):
+    parsed = parse_question(question, dt.date(2025, 12, 2), ["NewMind AI"])
+    assert parsed.filters.describe() == chips
+    assert parsed.topic == ""
+    assert parsed.asks_for is None
+
+
+def test_author_and_date_filters_select_the_seed_papers():
+    papers = load_digest(SEED)
+    single = filter_papers(papers, QueryFilters(min_authors=1, max_authors=1))
+    undated = filter_papers(papers, QueryFilters(dated=False))
+    assert [p.title[:15] for p in single] == ["The Policy Clif"]
+    assert sorted(p.title[:20] for p in undated) == [
+        "AI Agent Behavioral ",
+        "Detecting Data Conta",
+        "Evolving Language Mo",
+    ]
