@@ -10,31 +10,27 @@ wording, so plain questions retrieve exactly as before. Filters run over records
 caller supplies the reference date (the newest paper's) and the digest's organisations.
 
 Concessions, each a rule a reader can predict:
-- A year is four digits 1990-2099 standing alone ("GPT-2024", "v2025.1" are none) and counts
-  only after a temporal word ("in", "from", "since", "published", ...) or just before a paper
-  noun ("2025 papers", "2025 RL papers"); "the 2008 financial crisis" stays topical.
-- Month names count only after a temporal word ("since May"), as "may" and "march" are verbs. A
-  month without a year is its latest occurrence starting on or before the reference date.
-- "after X"/"before X" are strict (after March = from April 1); "since X"/"until X" include X.
-- "the last/past N days|weeks|months|years" is a window back from the reference date; "this
-  year"/"last year" are calendar years. Vague time ("recently", "new") is not read at all.
+- Time expressions are read by `rag.when` (its docstring gives the rules): a year is four
+  digits 1990-2099 after a time word or before a paper noun ("2025 papers"), months only after
+  a time word, windows back from the reference date; vague time ("recently") is not read.
 - "latest", "earliest", "most popular" always mean a sort, even when used loosely. A
   superlative is singular (limit 1) unless a number or a plural says otherwise.
 - Organisations are found only among the names supplied, or as their lowercase handle without
   spaces ("newmindai"). Chroma compares exact spellings, so filter with the catalogue's.
 - `has_organization=True` is no Chroma filter (`$ne` also matches a missing key): apply
-  `matches` after retrieval. Authors counts can be sorted on but not filtered.
+  `matches` after retrieval. Authors counts filter ("a single author", "more than 10
+  authors"); "no publication date" selects undated papers.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, fields, replace
 
 from rag.records import Paper
+from rag.when import NUMBER, PAPER_NOUN, PUBLISHED, blank, number, time_filters
 
 SORTS = ("newest", "oldest", "most_upvoted", "least_upvoted", "most_authors", "fewest_authors")
 YEARS = (1990, 2099)
@@ -156,43 +152,6 @@ class ParsedQuestion:
     is_listing: bool  # papers in bulk rather than one fact
 
 
-_I = re.IGNORECASE
-_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
-_N = rf"(?P<n>\d{{1,3}}(?![\d.])|{'|'.join(_NUMBER_WORDS)})\b"
-_YEAR = r"(?:199\d|20\d\d)"
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
-# One time expression, as group 1: an ISO date, "[5] March [5][, 2025]", or a year.
-_T = (
-    rf"(?<![\w.-])(\d{{4}}-\d\d-\d\d|(?:{_DAY}\s+)?{_MONTH}(?:\s+{_DAY})?(?:,?\s+{_YEAR})?"
-    rf"|{_YEAR})(?![\w-]|\.\d)"
-)
-_NOUN = r"(papers?|articles?|publications?|works?|studies|study|ones?)"
-_PUB = r"(?:(?:published|released|dated|written|appeared)\s+)?"
-_RANGES = [
-    rf"\b{_PUB}(?:between|from)\s+{_T}\s+(?:and|to|until|till|through)\s+{_T}",
-    rf"(?<![\w.-])({_YEAR})\s*[-–]\s*({_YEAR})(?![\w-])",
-]
-_BOUNDS = re.compile(
-    rf"\b{_PUB}(since|after|later than|starting(?: from| in)?|from|before|earlier than|"
-    rf"prior to|until|till|up to|through|no later than)\s+{_T}(\s+on(?:wards?)?\b)?",
-    _I,
-)
-_WINDOW = re.compile(
-    rf"\b{_PUB}(?:(?:in|during|over|within|from) )?the (?:last|past) (?:{_N}\s+)?"
-    r"(?P<unit>day|week|month|year)s?\b",
-    _I,
-)
-_CALENDAR = re.compile(rf"\b{_PUB}(?:(?:in|from|during) )?(this|last) (year|month)\b", _I)
-_AFTER_WORD = re.compile(
-    r"\b(?:(?:published|released|dated|written|appeared)(?: in| during| on)?"
-    rf"|in|from|during|of|for|on)\s+{_T}",
-    _I,
-)
-_BEFORE_NOUN = re.compile(rf"{_T}(?:'s)?(?=\s+(?:[\w-]+\s+){{0,2}}?{_NOUN}\b)", _I)
 _UNIT = r"(?:up-?votes?|votes?|likes?)\b"
 _HAS = r"(?:(?:with|having|has|have|got|received)\s+)?"
 _ASKS = re.compile(
@@ -201,15 +160,15 @@ _ASKS = re.compile(
     r"|(?P<date>^\s*when\b|\bwhat (?:year|date|day|month)\b|\bpublication (?:date|year)\b)"
     r"|(?P<organization>\bwho (?:published|wrote|authored|released|made|is behind)\b"
     r"|\b(?:which|what) (?:organi[sz]ation|company|lab|institution)\b)",
-    _I,
+    re.I,
 )
 _HAS_ORGANIZATION = re.compile(
     r"(?P<no>\bnot (?:from|by|under) an? organi[sz]ation\b|\b(?:by|from) (?:individual|"
     r"independent) (?:authors|researchers)\b|\b(?:with|having) an? authors? count\b)"
-    rf"|(?P<yes>\b{_PUB}(?:by|from|under|with|credited to|attributed to|listed under) "
+    rf"|(?P<yes>\b{PUBLISHED}(?:by|from|under|with|credited to|attributed to|listed under) "
     r"(?:an? |any |some )?(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?|industry)\b"
     r"(?:\s+rather than (?:a list of |individual |named )?authors)?)",
-    _I,
+    re.I,
 )
 _SORT = re.compile(
     r"(?P<most_upvoted>\b(?:most|highest|best|top)[- ](?:up-?voted|voted|liked|popular|rated)\b"
@@ -224,7 +183,7 @@ _SORT = re.compile(
     r"\b|\b(?:largest|biggest|longest) (?:author list|list of authors|author team)\b)"
     r"|(?P<fewest_authors>\b(?:the )?(?:fewest|least|smallest number of) (?:co-?)?authors\b"
     r"|\b(?:smallest|shortest) (?:author list|list of authors|author team)\b)",
-    _I,
+    re.I,
 )
 # Upvote bounds as (pattern, min step, max step) around the number n: "more than 3" is n + 1.
 # Order matters: comparisons before the bare "3 upvotes", which means exactly 3.
@@ -242,20 +201,20 @@ _AUTHOR_RULES = [
         1,
         1,
     ),
-] + [(rf"\b{_HAS}(?:{words}) {_N}\s+{_AUTHOR_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS]
+] + [(rf"\b{_HAS}(?:{words}) {NUMBER}\s+{_AUTHOR_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS]
 _UNDATED = re.compile(
     r"\b(?:no|without(?: a)?|missing(?: a)?|lacking(?: a)?) (?:publication |release )?dates?\b"
     r"|\bundated\b|\bnot dated\b",
     re.IGNORECASE,
 )
 _UPVOTE_RULES = [
-    (rf"\b{_HAS}(?:{words}) {_N}\s+{_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS
+    (rf"\b{_HAS}(?:{words}) {NUMBER}\s+{_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS
 ]
 _UPVOTE_RULES += [
-    (rf"\b{_N}\s*(?:\+|or more)\s*{_UNIT}", 0, None),
-    (rf"\b{_N}\s+or (?:fewer|less)\s+{_UNIT}", None, 0),
+    (rf"\b{NUMBER}\s*(?:\+|or more)\s*{_UNIT}", 0, None),
+    (rf"\b{NUMBER}\s+or (?:fewer|less)\s+{_UNIT}", None, 0),
     (rf"\b{_HAS}(?:no|zero)\s+{_UNIT}|\bwithout (?:any )?{_UNIT}|\bnot upvoted\b", None, 0),
-    (rf"\b{_HAS}(?:exactly )?{_N}\s+{_UNIT}", 0, 0),
+    (rf"\b{_HAS}(?:exactly )?{NUMBER}\s+{_UNIT}", 0, 0),
 ]
 # Read after the sorts, so that "most upvoted" is not taken for "upvoted".
 _ANY_UPVOTES = (
@@ -265,7 +224,7 @@ _GENERIC = re.compile(
     r"\b(?:in|from|of) (?:the|this) digest\b|\b(?:show|tell|give) me\b|\bdo you have\b|"
     r"\b(?:are|is) there\b|\b(?:are|is) about\b|\b(?:published|released|came out|come out)\b|"
     r"\b(?:papers?|articles?|publications?)\b",
-    _I,
+    re.I,
 )
 _EDGE_WORDS = (
     "which|what|who|whom|whose|when|where|how|is|are|was|were|be|been|do|does|did|has|have|had|"
@@ -275,99 +234,8 @@ _EDGE_WORDS = (
     "its|their|they|many|please|can|could|you|i|s|new|one|ones|work|works"
 )
 _EDGE = rf"(?:[^\w-]*\b(?:{_EDGE_WORDS})\b)*[^\w-]*"
-_LISTING = re.compile(r"^\s*(?:list|show|name|find|give)\b|\ball\b|\b(?:papers|articles)\b", _I)
-_SINGULAR = re.compile(r"\b(?:paper|article|publication|one)\b", _I)
-
-
-def _number(match: re.Match) -> int:
-    n = (match.groupdict().get("n") or "0").lower()
-    return int(n) if n.isdigit() else _NUMBER_WORDS.index(n) + 1
-
-
-def _blank(work: str, match: re.Match) -> str:
-    return work[: match.start()] + " " * (match.end() - match.start()) + work[match.end() :]
-
-
-def _months_later(day: dt.date, months: int) -> dt.date:
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return dt.date(year, month0 + 1, min(day.day, last))
-
-
-def _time_span(text: str, reference: dt.date) -> tuple[dt.date, dt.date, bool] | None:
-    """First and last day a time expression covers, and whether it is a bare year."""
-    t = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", text.lower())  # "3rd March" -> "3 march"
-    try:
-        if re.fullmatch(r"\d{4}-\d\d-\d\d", t):
-            return dt.date.fromisoformat(t), dt.date.fromisoformat(t), False
-        if re.fullmatch(_YEAR, t):
-            return dt.date(int(t), 1, 1), dt.date(int(t), 12, 31), True
-        month = "janfebmaraprmayjunjulaugsepoctnovdec".index(re.sub(r"[^a-z]", "", t)[:3]) // 3 + 1
-        day, year = re.search(r"(?<!\d)\d{1,2}(?!\d)", t), re.search(_YEAR, t)
-        first = dt.date(
-            int(year.group()) if year else reference.year, month, int(day.group()) if day else 1
-        )
-        if not year and first > reference:
-            first = first.replace(year=first.year - 1)  # "since March" in February: last March
-        return first, first if day else _months_later(first, 1) - dt.timedelta(days=1), False
-    except ValueError:  # "February 30", "2025-13-01": not a date, so not a filter
-        return None
-
-
-def _time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
-    """Year, since and until from date phrases (each narrows the range), and `work` without them."""
-    found: dict = {}
-    one = dt.timedelta(days=1)
-
-    def narrow(since: dt.date | None, until: dt.date | None) -> None:
-        found["since"] = max(since, found.get("since", since)) if since else found.get("since")
-        found["until"] = min(until, found.get("until", until)) if until else found.get("until")
-
-    for m in (m for pattern in _RANGES for m in re.finditer(pattern, work, _I)):
-        start, end = _time_span(m.group(1), reference), _time_span(m.group(2), reference)
-        if start and end:
-            narrow(start[0], end[1])
-            work = _blank(work, m)
-    for m in _BOUNDS.finditer(work):
-        word, span = m.group(1).lower(), _time_span(m.group(2), reference)
-        if span is None or word == "from" and not m.group(3):
-            continue  # a plain "from 2024" is a year, read below
-        if word in ("after", "later than"):
-            narrow(span[1] + one, None)
-        elif word in ("before", "earlier than", "prior to"):
-            narrow(None, span[0] - one)
-        elif word in ("until", "till", "up to", "through", "no later than"):
-            narrow(None, span[1])
-        else:
-            narrow(span[0], None)
-        work = _blank(work, m)
-    for m in _WINDOW.finditer(work):
-        count, unit = _number(m) or 1, m.group("unit").lower()
-        days = {"day": count, "week": 7 * count}.get(unit)
-        months = count * (12 if unit == "year" else 1)
-        narrow(
-            reference - dt.timedelta(days=days) if days else _months_later(reference, -months), None
-        )
-        work = _blank(work, m)
-    for m in _CALENDAR.finditer(work):
-        back = int(m.group(1).lower() == "last")
-        if m.group(2).lower() == "year":
-            found["year"] = reference.year - back
-        else:
-            first = _months_later(reference.replace(day=1), -back)
-            narrow(first, _months_later(first, 1) - one)
-        work = _blank(work, m)
-    for pattern in (_AFTER_WORD, _BEFORE_NOUN):
-        for m in pattern.finditer(work):
-            span = _time_span(m.group(1), reference)
-            if span is None or pattern is _BEFORE_NOUN and not re.search(r"\d{4}", m.group(1)):
-                continue  # a bare month before a noun ("may papers") is too likely a verb
-            if span[2]:
-                found["year"] = span[0].year
-            else:
-                narrow(span[0], span[1])
-            work = _blank(work, m)
-    return found, work
+_LISTING = re.compile(r"^\s*(?:list|show|name|find|give)\b|\ball\b|\b(?:papers|articles)\b", re.I)
+_SINGULAR = re.compile(r"\b(?:paper|article|publication|one)\b", re.I)
 
 
 def _organization(work: str, organizations: Collection[str]) -> tuple[str | None, str]:
@@ -378,28 +246,28 @@ def _organization(work: str, organizations: Collection[str]) -> tuple[str | None
             f"|{handle}" if len(handle) > 2 else ""
         )
         if m := re.search(
-            rf"(?:\b(?:by|from|at|of)\s+)?(?<![\w-])(?:{names})(?:'s)?(?![\w-])", work, _I
+            rf"(?:\b(?:by|from|at|of)\s+)?(?<![\w-])(?:{names})(?:'s)?(?![\w-])", work, re.I
         ):
-            return name, _blank(work, m)
+            return name, blank(work, m)
     return None, work
 
 
 def _grammatical_limit(before: str, after: str) -> int | None:
     """1 for a singular superlative ("the oldest paper", "which paper has the most upvotes"),
     None for a plural one ("the newest papers", "which papers have the most authors")."""
-    if re.match(r"\s*of (?:the|all)\b", after, _I):
+    if re.match(r"\s*of (?:the|all)\b", after, re.I):
         return 1
-    if m := re.match(rf"\s*(?:[\w-]+\s+){{0,2}}?{_NOUN}\b", after, _I):
+    if m := re.match(rf"\s*(?:[\w-]+\s+){{0,2}}?{PAPER_NOUN}\b", after, re.I):
         return None if m.group(1).lower().endswith("s") else 1
-    if verbs := re.findall(r"\b(is|are|was|were|has|have)\b", before, _I):
+    if verbs := re.findall(r"\b(is|are|was|were|has|have)\b", before, re.I):
         return None if verbs[-1].lower() in ("are", "were", "have") else 1
-    nouns = re.findall(rf"\b{_NOUN}\b", before, _I)
+    nouns = re.findall(rf"\b{PAPER_NOUN}\b", before, re.I)
     return None if nouns and nouns[-1].lower().endswith("s") else 1
 
 
 def _topic(work: str) -> str:
     """What remains once metadata phrases, generic framing and dangling words are gone."""
-    text = re.sub(rf"^{_EDGE}|{_EDGE}$", "", _GENERIC.sub(" ", work), flags=_I)
+    text = re.sub(rf"^{_EDGE}|{_EDGE}$", "", _GENERIC.sub(" ", work), flags=re.I)
     return re.sub(r"\s+([,;:])", r"\1", re.sub(r"\s+", " ", text)).strip()
 
 
@@ -410,41 +278,41 @@ def parse_question(
     work, asks_for, has_organization, dated = question, None, None, None
     # Before the asked-for fields: "no publication date" is a filter, not a question about one.
     if m := _UNDATED.search(work):
-        dated, work = False, _blank(work, m)
+        dated, work = False, blank(work, m)
     if m := _ASKS.search(work):
-        asks_for, work = m.lastgroup, _blank(work, m)
+        asks_for, work = m.lastgroup, blank(work, m)
     organization, work = _organization(work, organizations)
     if m := _HAS_ORGANIZATION.search(work):
-        has_organization, work = m.lastgroup == "yes", _blank(work, m)
+        has_organization, work = m.lastgroup == "yes", blank(work, m)
     authors_low = authors_high = None
     for pattern, low_value, high_value in _AUTHOR_RULES:
-        if m := re.search(pattern, work, _I):
+        if m := re.search(pattern, work, re.I):
             if "n" in m.groupdict():
-                count = _number(m)
+                count = number(m)
                 low_value = None if low_value is None else count + low_value
                 high_value = None if high_value is None else count + high_value
-            authors_low, authors_high, work = low_value, high_value, _blank(work, m)
+            authors_low, authors_high, work = low_value, high_value, blank(work, m)
             break
-    found, work = _time_filters(work, reference_date)
+    found, work = time_filters(work, reference_date)
     low = high = None
     for pattern, low_step, high_step in _UPVOTE_RULES:
-        for m in re.finditer(pattern, work, _I):
-            low = low if low_step is None else _number(m) + low_step
-            high = high if high_step is None else _number(m) + high_step
-            work = _blank(work, m)
+        for m in re.finditer(pattern, work, re.I):
+            low = low if low_step is None else number(m) + low_step
+            high = high if high_step is None else number(m) + high_step
+            work = blank(work, m)
     sort, sort_match = None, _SORT.search(work)
     if sort_match:
-        sort, work = sort_match.lastgroup, _blank(work, sort_match)
-    if low is None and high is None and (m := re.search(_ANY_UPVOTES, work, _I)):
-        low, work = 1, _blank(work, m)  # "with upvotes", "upvoted": after "most upvoted"
+        sort, work = sort_match.lastgroup, blank(work, sort_match)
+    if low is None and high is None and (m := re.search(_ANY_UPVOTES, work, re.I)):
+        low, work = 1, blank(work, m)  # "with upvotes", "upvoted": after "most upvoted"
     limit, cut = None, sort_match.start() if sort_match else 0
     for pattern in (
-        rf"\btop\s+{_N}",
-        rf"\b{_N}\s*(?:of the\s+)?$" if sort_match else None,
-        rf"\b{_N}(?=\s+(?:[\w-]+\s+){{0,3}}?(?:papers|articles|publications)\b)",
+        rf"\btop\s+{NUMBER}",
+        rf"\b{NUMBER}\s*(?:of the\s+)?$" if sort_match else None,
+        rf"\b{NUMBER}(?=\s+(?:[\w-]+\s+){{0,3}}?(?:papers|articles|publications)\b)",
     ):
-        if pattern and (m := re.search(pattern, work[:cut] if "$" in pattern else work, _I)):
-            limit, work = _number(m), _blank(work, m)
+        if pattern and (m := re.search(pattern, work[:cut] if "$" in pattern else work, re.I)):
+            limit, work = number(m), blank(work, m)
             break
     if limit is None and sort_match:
         limit = _grammatical_limit(work[:cut], work[sort_match.end() :])

@@ -1,0 +1,142 @@
+"""Time expressions in questions: years, months, dates, ranges and relative windows.
+
+Read by `rag.query`. Every expression resolves against a reference date (the newest paper's
+date in the digest), never against today, so "since March" means the digest's March. A month
+or year counts only after a time word ("in", "since", "published") or before a paper noun,
+because "may" and "march" are verbs and "GPT-2024"-like tokens are names. Bounds: "after" and
+"before" exclude the month or year they name; "since" and "until" include it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
+NUMBER = rf"(?P<n>\d{{1,3}}(?![\d.])|{'|'.join(_NUMBER_WORDS)})\b"
+_YEAR = r"(?:199\d|20\d\d)"
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
+# One time expression, as group 1: an ISO date, "[5] March [5][, 2025]", or a year.
+_T = (
+    rf"(?<![\w.-])(\d{{4}}-\d\d-\d\d|(?:{_DAY}\s+)?{_MONTH}(?:\s+{_DAY})?(?:,?\s+{_YEAR})?"
+    rf"|{_YEAR})(?![\w-]|\.\d)"
+)
+PAPER_NOUN = r"(papers?|articles?|publications?|works?|studies|study|ones?)"
+PUBLISHED = r"(?:(?:published|released|dated|written|appeared)\s+)?"
+_RANGES = [
+    rf"\b{PUBLISHED}(?:between|from)\s+{_T}\s+(?:and|to|until|till|through)\s+{_T}",
+    rf"(?<![\w.-])({_YEAR})\s*[-–]\s*({_YEAR})(?![\w-])",
+]
+_BOUNDS = re.compile(
+    rf"\b{PUBLISHED}(since|after|later than|starting(?: from| in)?|from|before|earlier than|"
+    rf"prior to|until|till|up to|through|no later than)\s+{_T}(\s+on(?:wards?)?\b)?",
+    re.I,
+)
+_WINDOW = re.compile(
+    rf"\b{PUBLISHED}(?:(?:in|during|over|within|from) )?the (?:last|past) (?:{NUMBER}\s+)?"
+    r"(?P<unit>day|week|month|year)s?\b",
+    re.I,
+)
+_CALENDAR = re.compile(rf"\b{PUBLISHED}(?:(?:in|from|during) )?(this|last) (year|month)\b", re.I)
+_AFTER_WORD = re.compile(
+    r"\b(?:(?:published|released|dated|written|appeared)(?: in| during| on)?"
+    rf"|in|from|during|of|for|on)\s+{_T}",
+    re.I,
+)
+_BEFORE_NOUN = re.compile(rf"{_T}(?:'s)?(?=\s+(?:[\w-]+\s+){{0,2}}?{PAPER_NOUN}\b)", re.I)
+
+
+def number(match: re.Match) -> int:
+    n = (match.groupdict().get("n") or "0").lower()
+    return int(n) if n.isdigit() else _NUMBER_WORDS.index(n) + 1
+
+
+def blank(work: str, match: re.Match) -> str:
+    return work[: match.start()] + " " * (match.end() - match.start()) + work[match.end() :]
+
+
+def _months_later(day: dt.date, months: int) -> dt.date:
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return dt.date(year, month0 + 1, min(day.day, last))
+
+
+def _time_span(text: str, reference: dt.date) -> tuple[dt.date, dt.date, bool] | None:
+    """First and last day a time expression covers, and whether it is a bare year."""
+    t = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", text.lower())  # "3rd March" -> "3 march"
+    try:
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", t):
+            return dt.date.fromisoformat(t), dt.date.fromisoformat(t), False
+        if re.fullmatch(_YEAR, t):
+            return dt.date(int(t), 1, 1), dt.date(int(t), 12, 31), True
+        month = "janfebmaraprmayjunjulaugsepoctnovdec".index(re.sub(r"[^a-z]", "", t)[:3]) // 3 + 1
+        day, year = re.search(r"(?<!\d)\d{1,2}(?!\d)", t), re.search(_YEAR, t)
+        first = dt.date(
+            int(year.group()) if year else reference.year, month, int(day.group()) if day else 1
+        )
+        if not year and first > reference:
+            first = first.replace(year=first.year - 1)  # "since March" in February: last March
+        return first, first if day else _months_later(first, 1) - dt.timedelta(days=1), False
+    except ValueError:  # "February 30", "2025-13-01": not a date, so not a filter
+        return None
+
+
+def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
+    """Year, since and until from date phrases (each narrows the range), and `work` without them."""
+    found: dict = {}
+    one = dt.timedelta(days=1)
+
+    def narrow(since: dt.date | None, until: dt.date | None) -> None:
+        found["since"] = max(since, found.get("since", since)) if since else found.get("since")
+        found["until"] = min(until, found.get("until", until)) if until else found.get("until")
+
+    for m in (m for pattern in _RANGES for m in re.finditer(pattern, work, re.I)):
+        start, end = _time_span(m.group(1), reference), _time_span(m.group(2), reference)
+        if start and end:
+            narrow(start[0], end[1])
+            work = blank(work, m)
+    for m in _BOUNDS.finditer(work):
+        word, span = m.group(1).lower(), _time_span(m.group(2), reference)
+        if span is None or word == "from" and not m.group(3):
+            continue  # a plain "from 2024" is a year, read below
+        if word in ("after", "later than"):
+            narrow(span[1] + one, None)
+        elif word in ("before", "earlier than", "prior to"):
+            narrow(None, span[0] - one)
+        elif word in ("until", "till", "up to", "through", "no later than"):
+            narrow(None, span[1])
+        else:
+            narrow(span[0], None)
+        work = blank(work, m)
+    for m in _WINDOW.finditer(work):
+        count, unit = number(m) or 1, m.group("unit").lower()
+        days = {"day": count, "week": 7 * count}.get(unit)
+        months = count * (12 if unit == "year" else 1)
+        narrow(
+            reference - dt.timedelta(days=days) if days else _months_later(reference, -months), None
+        )
+        work = blank(work, m)
+    for m in _CALENDAR.finditer(work):
+        back = int(m.group(1).lower() == "last")
+        if m.group(2).lower() == "year":
+            found["year"] = reference.year - back
+        else:
+            first = _months_later(reference.replace(day=1), -back)
+            narrow(first, _months_later(first, 1) - one)
+        work = blank(work, m)
+    for pattern in (_AFTER_WORD, _BEFORE_NOUN):
+        for m in pattern.finditer(work):
+            span = _time_span(m.group(1), reference)
+            if span is None or pattern is _BEFORE_NOUN and not re.search(r"\d{4}", m.group(1)):
+                continue  # a bare month before a noun ("may papers") is too likely a verb
+            if span[2]:
+                found["year"] = span[0].year
+            else:
+                narrow(span[0], span[1])
+            work = blank(work, m)
+    return found, work
