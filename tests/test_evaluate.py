@@ -195,7 +195,16 @@ def test_ctrl_c_keeps_finished_rows_and_resume_completes(tmp_path: Path, tiny_di
         "--out",
         str(out),
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    # A shell that starts jobs in the background (as CI may) hands them SIGINT ignored, and
+    # Python then never raises KeyboardInterrupt: give the child the default, as a terminal does.
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     results = out / RESULTS_FILE
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and len(read_lines(results)) < 3:
