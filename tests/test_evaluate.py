@@ -132,13 +132,7 @@ def test_cli_fail_under_guards_quality(tmp_path: Path, tiny_digest: Path):
         '"reference_titles": ["Tidal Forecasting with Graph Neural Networks"], "type": "single"}\n'
         "{broken\n"
     )
-    env = {
-        "HF_HUB_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        "PATH": "/usr/bin:/bin",
-        "RAG_INDEX_DIGESTS": str(tiny_digest),
-        "RAG_INDEX_PROGRESS": "false",
-    }
+    env = cli_env(tiny_digest)
     base = [sys.executable, "-m", "rag", "--index", str(tmp_path / "index"), "eval", str(questions)]
     passed = subprocess.run(
         [*base, "--out", str(tmp_path / "a"), "--fail-under", "mrr=0.9", "single:recall@5=1"],
@@ -176,13 +170,7 @@ def test_ctrl_c_keeps_finished_rows_and_resume_completes(tmp_path: Path, tiny_di
             for i in range(QUEUED)
         )
     )
-    env = {
-        "HF_HUB_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        "PATH": "/usr/bin:/bin",
-        "RAG_INDEX_DIGESTS": str(tiny_digest),
-        "RAG_INDEX_PROGRESS": "false",
-    }
+    env = cli_env(tiny_digest)
     out = tmp_path / "run"
     command = [
         sys.executable,
@@ -221,6 +209,17 @@ def test_ctrl_c_keeps_finished_rows_and_resume_completes(tmp_path: Path, tiny_di
     assert resumed.returncode == 0, resumed.stderr
     ids = [json.loads(line)["id"] for line in read_lines(results)]
     assert sorted(ids) == sorted(f"q{i}" for i in range(QUEUED))
+
+
+def cli_env(digest: Path) -> dict[str, str]:
+    """A clean environment for `python -m rag` over one digest, offline."""
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "PATH": "/usr/bin:/bin",
+        "RAG_INDEX_DIGESTS": str(digest),
+        "RAG_INDEX_PROGRESS": "false",
+    }
 
 
 def read_lines(path: Path) -> list[str]:
