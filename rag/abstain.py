@@ -6,9 +6,9 @@ Two kinds are recognised here, both from what a digest can hold rather than from
 seen in tests:
 - names and affiliations: the listing gives an authors count or an organisation, never who
   the authors are or where they work;
-- figures: a "how many / how much / what score / what learning rate" question needs a
-  sentence of the best paper that states a number next to what was asked about. When no
-  sentence does, the figure is not in the digest.
+- figures: a "how many / how much / what score / what learning rate" question needs the best
+  paper to state a number within a few words of what was asked about ("8.4 million agents",
+  "150 scenarios"). When it does not, the figure is not in the digest.
 The concession: a figure written out in words ("six benchmarks") counts, but a figure stated
 in a sentence that uses other words for the asked quantity is missed, and the answer refuses.
 """
@@ -40,6 +40,7 @@ _ASKS_FOR_FIGURE = re.compile(
 # An acronym or a name with digits: "GSM8K", "AIME24", "STEER", "GPT-4".
 _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Za-z]+-?\d[\w.-]*)\b")
 _COMMON_NAMES = frozenset({"AI", "AIs", "LLM", "LLMs", "RL", "ML", "NLP", "VLM", "VLMs", "GPU"})
+FIGURE_WINDOW = 4
 _AUXILIARIES = frozenset("did do does is are was were has have had".split())
 _NUMBER = re.compile(
     r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
@@ -59,14 +60,16 @@ def asked_quantity(question: str) -> list[str]:
 
 
 def states_figure(words: Sequence[str], sources: Sequence[Source]) -> bool:
-    """Whether the best source has a sentence with a number and most of the asked words."""
+    """Whether the best source states a number next to one of the asked words."""
     if not sources:
         return False
-    needed = max(1, (len(words) + 1) // 2)
     for sentence in split_sentences(sources[0].paper.abstract):
-        if _NUMBER.search(sentence):
-            present = set(tokenize([sentence])[0])
-            if sum(w in present for w in words) >= needed:
+        tokens = sentence.split()
+        numbers = [i for i, token in enumerate(tokens) if _NUMBER.search(token)]
+        for i in numbers:
+            # The number must quantify what was asked: an asked word within a few words of it.
+            window = " ".join(tokens[max(0, i - FIGURE_WINDOW) : i + FIGURE_WINDOW + 1])
+            if set(words) & set(tokenize([window])[0]):
                 return True
     return False
 

@@ -33,3 +33,15 @@ def test_a_named_benchmark_the_paper_never_mentions_means_no_answer():
     assert missing_detail("What does STEER score on GSM8K?", SOURCES).endswith("GSM8K.")
     assert unmentioned_names("How does STEER keep training stable?", SOURCES) == []
     assert unmentioned_names("Why do LLMs and AI agents collapse?", SOURCES) == []
+
+
+def test_a_number_about_something_else_does_not_state_the_figure():
+    paper = Paper(
+        "b",
+        "BehaveGPT",
+        "BehaveGPT models user behavior at scale. It achieves more than a 10% improvement in "
+        "recall, showing it can predict user behavior.",
+    )
+    sources = [Source(paper=paper, score=0.6, rank=1)]
+    assert missing_detail("How many users were in its dataset?", sources) == FIGURE_NOT_GIVEN
+    assert missing_detail("How much did recall improve?", sources) is None
