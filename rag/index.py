@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -253,8 +253,3 @@ class PaperIndex:
                 rows["ids"], rows["documents"], rows["metadatas"], rows["embeddings"], strict=True
             )
         ]
-
-    def remove(self, paper_ids: Iterable[str]) -> None:
-        """Drop papers from the index (all their chunks)."""
-        for paper_id in paper_ids:
-            self.collection.delete(where={"paper_id": paper_id})

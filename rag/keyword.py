@@ -52,11 +52,3 @@ class KeywordIndex:
         if not tokens:
             return np.zeros(len(self.paper_ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
-
-    def known_terms(self, query: str) -> tuple[list[str], list[str]]:
-        """The query's stemmed words split into (in the digest, absent from it)."""
-        tokens = tokenize([query])[0]
-        return (
-            [t for t in tokens if t in self._vocabulary],
-            [t for t in tokens if t not in self._vocabulary],
-        )
