@@ -198,10 +198,7 @@ def _read_text(path: Path, source: str) -> str:
 
 
 def _json_list(text: str, source: str) -> list[object]:
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DigestFormatError(source, f"invalid JSON: {err.msg}", err.lineno) from None
+    items = _decode_json(text, source)
     if not isinstance(items, list):
         raise DigestFormatError(source, "expected a JSON list of paper objects")
     return items
@@ -211,9 +208,19 @@ def _json_lines(text: str, source: str) -> tuple[list[object], list[int]]:
     items, numbers = [], []
     for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
         if line.strip():
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise DigestFormatError(source, f"invalid JSON: {err.msg}", number) from None
+            items.append(_decode_json(line, source, number))
             numbers.append(number)
     return items, numbers
+
+
+def _decode_json(text: str, source: str, line: int | None = None) -> object:
+    """Decoded JSON; `line` is where `text` starts in the file (None: `text` is the file)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        where = err.lineno if line is None else line
+        raise DigestFormatError(source, f"invalid JSON: {err.msg}", where) from None
+    except ValueError:  # a number of more than 4300 digits
+        raise DigestFormatError(source, "invalid JSON: a number is too long", line) from None
+    except RecursionError:
+        raise DigestFormatError(source, "invalid JSON: nested too deeply", line) from None

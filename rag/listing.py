@@ -38,6 +38,8 @@ from rag.records import Paper
 
 MIN_ABSTRACT_WORDS = 20
 MAX_TITLE_WORDS = 40
+# Python refuses to read numbers of more than 4300 digits; no count of authors or upvotes is close.
+MAX_COUNT_DIGITS = 9
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # "Oct 29, 2022", "Oct 11", "Mar 11 2" (2 upvotes), "Sep 14, 2024 2". A year needs the comma
@@ -148,14 +150,14 @@ def _parse_meta(block: _Block, source: str) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for number, line in enumerate(block.lines, block.line):
         kind = _meta_kind(line)
-        if kind == "authors" and (match := _AUTHORS_RE.fullmatch(line)):
-            fields["authors_count"] = int(match.group(1))
-        elif kind == "date":
-            try:
+        try:
+            if kind == "authors" and (match := _AUTHORS_RE.fullmatch(line)):
+                fields["authors_count"] = _count(match.group(1))
+            elif kind == "date":
                 fields["published"], fields["upvotes"] = parse_date(line)
-            except ValueError as err:
-                raise DigestFormatError(source, str(err), number) from None
-        elif kind is None:
+        except ValueError as err:
+            raise DigestFormatError(source, str(err), number) from None
+        if kind is None:
             # "newmindai NewMind AI": the account handle, then the display name.
             fields["organization"] = line.split(None, 1)[-1]
     return fields
@@ -170,13 +172,20 @@ def parse_date(text: str) -> tuple[Day, int]:
     if not match or match.group(1).lower() not in MONTHS:
         raise ValueError(f"unreadable date {text!r}")
     month, day = MONTHS.index(match.group(1).lower()) + 1, int(match.group(2))
-    upvotes = int(match.group(4) or 0)
+    upvotes = _count(match.group(4) or "0")
     if match.group(3) is None:
         return (month, day), upvotes
     try:
         return dt.date(int(match.group(3)), month, day), upvotes
     except ValueError:
         raise ValueError(f"no such date {text!r}") from None
+
+
+def _count(digits: str) -> int:
+    """A count read from a listing; one longer than any real count is an error, not an int."""
+    if len(digits) > MAX_COUNT_DIGITS:
+        raise ValueError(f"number too long to be a count: {digits[:12]}...")
+    return int(digits)
 
 
 def paper_draft(title: str, abstract: str, source: str, line: int) -> dict[str, Any]:
