@@ -3,7 +3,9 @@
 Fields: `user_input` (required), `reference`, `reference_contexts`, and ours:
 `reference_titles` (gold papers), `required_terms`, `type`, `history` (earlier turns, as
 OpenAI-style messages) and `id`. A malformed line is reported with its number and skipped so
-the rest still run; a missing optional field only switches off the metrics that need it.
+the rest still run; a missing optional field only switches off the metrics that need it. A
+question the pipeline would refuse (blank, longer than it accepts) is reported here too, so one
+bad line cannot stop an evaluation halfway. Only a file that cannot be read at all raises.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.config import AnswerSettings
 from rag.errors import QuestionFileError
 
 UNANSWERABLE = "unanswerable"
 LIST_FIELDS = ("reference_contexts", "reference_titles", "required_terms")
+MAX_CHARS = AnswerSettings().max_question_chars
 
 
 @dataclass(frozen=True)
@@ -78,13 +82,19 @@ def _history(value: object, from_csv: bool) -> tuple[Mapping[str, str], ...]:
     return tuple({"role": str(m.get("role", "user")), "content": m["content"]} for m in value)
 
 
-def question_from_record(record: object, line: int, from_csv: bool = False) -> EvalQuestion:
+def question_from_record(
+    record: object, line: int, from_csv: bool = False, max_chars: int = MAX_CHARS
+) -> EvalQuestion:
     """Validate one decoded record; raises ValueError with a reason a user can act on."""
     if not isinstance(record, dict):
         raise ValueError("expected a JSON object")
     user_input = record.get("user_input")
     if not isinstance(user_input, str) or not user_input.strip():
         raise ValueError("'user_input' is required and must be non-empty text")
+    if len(user_input.strip()) > max_chars:
+        raise ValueError(f"'user_input' is longer than {max_chars} characters")
+    if not isinstance(record.get("id", ""), str | int):
+        raise ValueError("'id' must be text or a whole number")
     reference = record.get("reference")
     if reference is not None and not isinstance(reference, str):
         raise ValueError("'reference' must be text")
@@ -103,28 +113,61 @@ def question_from_record(record: object, line: int, from_csv: bool = False) -> E
     )
 
 
-def _records(path: Path) -> list[tuple[int, object]]:
-    """(line number, decoded record or the error) for each non-blank line."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        return [(number, row) for number, row in enumerate(reader, start=2)]
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise QuestionFileError(path, "no such question file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise QuestionFileError(path, f"cannot read: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise QuestionFileError(path, "not UTF-8 text (a binary file?)", line) from None
+
+
+def _csv_records(text: str) -> list[tuple[int, object]]:
+    # `line_num` is where a row ends, which stays right when a quoted cell spans lines.
+    reader = csv.DictReader(text.splitlines())
     rows: list[tuple[int, object]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            rows.append((number, json.loads(raw)))
-        except json.JSONDecodeError as error:
-            rows.append((number, ValueError(f"not valid JSON ({error.msg})")))
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as error:
+        rows.append((reader.line_num, ValueError(f"not valid CSV ({error})")))
     return rows
 
 
-def load_questions(path: str | Path) -> tuple[list[EvalQuestion], list[LineProblem]]:
-    """Questions that could be read, and the lines that could not (with reasons)."""
+def _decode(raw: str) -> object:
+    """One JSON line, or the ValueError saying why it is not one."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        return ValueError(f"not valid JSON ({error.msg})")
+    except ValueError:  # a number of more than 4300 digits
+        return ValueError("not valid JSON (a number is too long)")
+    except RecursionError:
+        return ValueError("not valid JSON (nested too deeply)")
+
+
+def _records(path: Path) -> list[tuple[int, object]]:
+    """(line number, decoded record or the error) for each non-blank line."""
+    text = _read_text(path)
+    if path.suffix.lower() == ".csv":
+        return _csv_records(text)
+    lines = text.replace("\r\n", "\n").split("\n")
+    return [(number, _decode(raw)) for number, raw in enumerate(lines, 1) if raw.strip()]
+
+
+def load_questions(
+    path: str | Path, max_chars: int = MAX_CHARS
+) -> tuple[list[EvalQuestion], list[LineProblem]]:
+    """Questions that could be read, and the lines that could not (with reasons).
+
+    `max_chars` is the longest question the pipeline accepts (`answer.max_question_chars`).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise QuestionFileError(path, "no such question file")
     questions: list[EvalQuestion] = []
     problems: list[LineProblem] = []
     seen: set[str] = set()
@@ -132,7 +175,8 @@ def load_questions(path: str | Path) -> tuple[list[EvalQuestion], list[LineProbl
         try:
             if isinstance(record, Exception):
                 raise record
-            question = question_from_record(record, number, path.suffix.lower() == ".csv")
+            from_csv = path.suffix.lower() == ".csv"
+            question = question_from_record(record, number, from_csv, max_chars)
             if question.id in seen:
                 raise ValueError(f"duplicate id {question.id!r}")
         except (ValueError, TypeError) as error:
