@@ -3,16 +3,19 @@
 import rag
 answer = rag.ask("What is neural collapse?")
 print(answer.text)
+for piece in rag.stream("What is neural collapse?", mode="llamacpp"):
+    ...  # text as it is produced, then the final Answer
 """
 
 from __future__ import annotations
 
+from rag.backends import available_modes
 from rag.config import Settings, get_settings
 from rag.errors import DigestFormatError, IndexStateError, QuestionError
 from rag.evaluation import Report, evaluate
-from rag.pipeline import Pipeline, ask, default_pipeline
+from rag.pipeline import Pipeline, ask, default_pipeline, stream
 from rag.questions import EvalQuestion, load_questions
-from rag.records import Answer, Chunk, Citation, Paper, Source
+from rag.records import Answer, Chunk, Citation, Paper, Sentence, Source
 
 __all__ = [
     "Answer",
@@ -25,11 +28,14 @@ __all__ = [
     "Pipeline",
     "QuestionError",
     "Report",
+    "Sentence",
     "Settings",
     "Source",
     "ask",
+    "available_modes",
     "default_pipeline",
     "evaluate",
     "get_settings",
     "load_questions",
+    "stream",
 ]

@@ -8,6 +8,8 @@ Three steps, each a plain function of a `Turn` record so it can be tested alone:
    list), or, for pure metadata questions, the filtered catalogue itself;
 3. compose: metadata questions are answered from the records, everything else by the
    extractive composer, which abstains when nothing relevant was found.
+A generated answer (rag.generated) runs the first two steps, then asks a model over
+`grounding_sources`, keeping the composed answer as its fallback.
 The applied filters and the rewritten query are shown in the `Answer`.
 """
 
@@ -159,10 +161,33 @@ def compose(turn: Turn, res: Resources) -> Answer:
     return dataclasses.replace(answer, question=turn.question, query=turn.query, filters=chips)
 
 
+def grounding_sources(turn: Turn, res: Resources) -> tuple[Source, ...]:
+    """The sources a generated answer may rest on: the relevant passages of a question the
+    extractive composer would answer from abstracts. None for metadata questions, listings
+    and refusals, which the records answer exactly and a model could only blur."""
+    assert turn.parsed is not None
+    parsed = turn.parsed
+    if parsed.asks_for or answered_from_records(turn) or not parsed.filters.is_empty():
+        return ()
+    if missing_detail(turn.question, turn.sources):
+        return ()
+    floor = res.settings.answer.min_relevance
+    if not turn.sources or turn.sources[0].score < floor:
+        return ()
+    return tuple(s for s in turn.sources if s.score >= floor)
+
+
+def _step(
+    function: Callable[[Turn, Resources], object], resources: Callable[[], Resources]
+) -> RunnableLambda:
+    return RunnableLambda(lambda turn: function(turn, resources()))
+
+
+def build_retrieval_chain(resources: Callable[[], Resources]) -> Runnable:
+    """Turn -> Turn with its query, filters and sources: the first two steps."""
+    return _step(understand, resources) | _step(retrieve, resources)
+
+
 def build_chain(resources: Callable[[], Resources]) -> Runnable:
     """Turn -> Answer; `resources` is called per run so a re-ingest is picked up."""
-
-    def step(function: Callable[[Turn, Resources], object]) -> RunnableLambda:
-        return RunnableLambda(lambda turn: function(turn, resources()))
-
-    return step(understand) | step(retrieve) | step(compose)
+    return build_retrieval_chain(resources) | _step(compose, resources)

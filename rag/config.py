@@ -74,6 +74,43 @@ class AnswerSettings:
     max_question_chars: int = field(default=2000, metadata={"help": "longest accepted question"})
 
 
+# Answer modes: the extractive composer and the LLM backends (see rag.backends).
+ANSWER_MODES = ("extractive", "llamacpp", "openai", "ollama")
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    mode: str = field(
+        default="extractive",
+        metadata={"help": "default answer mode: extractive, llamacpp, openai or ollama"},
+    )
+    model_path: str = field(
+        default="", metadata={"help": "GGUF file for llamacpp (empty: the packaged Gemma 3 270M)"}
+    )
+    base_url: str = field(
+        default="", metadata={"help": "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"}
+    )
+    openai_model: str = field(
+        default="gpt-4o-mini", metadata={"help": "model name the openai backend asks for"}
+    )
+    api_key: str = field(default="", metadata={"help": "API key for the openai backend"})
+    ollama_url: str = field(
+        default="http://127.0.0.1:11434", metadata={"help": "Ollama server address"}
+    )
+    ollama_model: str = field(
+        default="", metadata={"help": "Ollama model, e.g. llama3.2 (empty: ollama not offered)"}
+    )
+    timeout: float = field(
+        default=60.0, metadata={"help": "seconds a backend may take before the answer falls back"}
+    )
+    max_tokens: int = field(default=200, metadata={"help": "longest generated answer, in tokens"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature"})
+    context_tokens: int = field(
+        default=2048, metadata={"help": "context window for llamacpp (prompt plus answer)"}
+    )
+    threads: int = field(default=0, metadata={"help": "CPU threads for llamacpp (0: automatic)"})
+
+
 @dataclass(frozen=True)
 class AppSettings:
     host: str = field(default="127.0.0.1", metadata={"help": "address the app listens on"})
@@ -85,6 +122,7 @@ class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
     app: AppSettings = field(default_factory=AppSettings)
 
     def replace(self, **groups: Mapping[str, Any]) -> Settings:

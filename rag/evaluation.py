@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from rag.config import EVAL_CONFIGS
 from rag.digest import paper_id_for
+from rag.grounding import evidence_text
 from rag.metrics import (
     abstention_summary,
     answer_outcome,
@@ -39,7 +40,7 @@ from rag.metrics import (
 )
 from rag.pipeline import Message, Pipeline
 from rag.questions import EvalQuestion
-from rag.records import Answer, Paper
+from rag.records import Answer
 from rag.support import Support, default_support
 
 log = logging.getLogger(__name__)
@@ -71,14 +72,6 @@ def answerer_for(config: str, pipeline: Pipeline) -> Answerer:
     from rag.peers import make_peer
 
     return make_peer(config, pipeline)
-
-
-def evidence_text(paper: Paper) -> str:
-    """What a citation of `paper` vouches for: its record (title, date, byline, upvotes) and
-    its abstract, so answers about metadata are checked against the metadata."""
-    date = paper.published.isoformat() if paper.published else "undated"
-    byline = f" {paper.byline}." if paper.byline else ""
-    return f"{paper.title}. Published {date}.{byline} {paper.upvotes} upvotes.\n{paper.abstract}"
 
 
 def score_answer(

@@ -1,9 +1,13 @@
 """Wires the stages into one object and one call: `Pipeline(settings).ask(question)`.
 
-The pipeline owns the expensive things (encoder, Chroma collection) and builds each lazily,
-once; tests and callers can inject their own. Answering is a LangChain runnable chain
-(question -> retriever -> sources -> extractive composer), so it composes with the rest of
-the ecosystem. `rag.ask()` uses a default pipeline over the bundled digest, built on first use.
+The pipeline owns the expensive things (encoder, Chroma collection, chat models) and builds
+each lazily, once; tests and callers can inject their own. Answering is a LangChain runnable
+chain (question -> retriever -> sources -> extractive composer), so it composes with the rest
+of the ecosystem. `mode` picks who writes the answer: the extractive composer, or an LLM
+backend whose text is verified against its sources and falls back to the extractive answer
+(rag.generated). `stream()` yields text as it is produced and the final `Answer` last;
+`ask()` returns that `Answer`. `rag.ask()` and `rag.stream()` use a default pipeline over the
+bundled digest, built on first use.
 """
 
 from __future__ import annotations
@@ -12,23 +16,34 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
-from rag.chain import Resources, Turn, build_chain
-from rag.config import Settings, get_settings
+from rag.backends import build_chat_model
+from rag.chain import (
+    Resources,
+    Turn,
+    build_chain,
+    build_retrieval_chain,
+    compose,
+    grounding_sources,
+)
+from rag.config import ANSWER_MODES, Settings, get_settings
 from rag.conversation import Message
 from rag.digest import load_digests
 from rag.embedding import Encoder
 from rag.errors import QuestionError
+from rag.generated import generate, text_pieces
 from rag.index import IngestReport, PaperIndex
 from rag.keyword import KeywordIndex
 from rag.query import explicit_filters
 from rag.records import Answer, Paper
 from rag.retrieve import HybridRetriever
+from rag.support import EmbeddingSupport, default_support
 from rag.texts import EMPTY_QUESTION, QUESTION_NOT_TEXT, QUESTION_TOO_LONG
 
 log = logging.getLogger(__name__)
@@ -53,9 +68,12 @@ class Pipeline:
         self,
         settings: Settings | Mapping[str, Mapping[str, Any]] | None = None,
         encoder: Encoder | None = None,
+        chat_models: Mapping[str, BaseChatModel] | None = None,
     ) -> None:
         self.settings = get_settings(settings)
         self._encoder = encoder
+        self._chat_models = dict(chat_models or {})
+        self._models_lock = threading.Lock()
         self._ready = threading.Lock()
         self._indexed = False
 
@@ -73,7 +91,7 @@ class Pipeline:
         s = self.settings.index
         papers = load_digests(paths or s.digests, year=s.year)
         report = self.index.ingest(papers, batch_size=s.batch_size, progress=s.progress)
-        for cached in ("papers", "keyword", "retriever", "chain"):
+        for cached in ("papers", "keyword", "retriever", "chain", "retrieval_chain"):
             self.__dict__.pop(cached, None)
         return report
 
@@ -113,34 +131,100 @@ class Pipeline:
         """Turn -> Answer: understand the question, retrieve, compose (see rag.chain)."""
         return build_chain(self.resources)
 
+    @cached_property
+    def retrieval_chain(self) -> Runnable:
+        """Turn -> Turn with sources: what a generated answer is grounded on."""
+        return build_retrieval_chain(self.resources)
+
+    @cached_property
+    def support(self) -> EmbeddingSupport:
+        """The citation judge the evaluation uses, to verify generated sentences."""
+        return default_support(self.encoder)
+
+    def chat_model(self, mode: str) -> BaseChatModel:
+        """The chat model for an LLM mode, built on first use (a model file loads once)."""
+        with self._models_lock:
+            if mode not in self._chat_models:
+                self._chat_models[mode] = build_chat_model(mode, self.settings.llm)
+            return self._chat_models[mode]
+
     def resources(self) -> Resources:
-        return Resources(self.settings, self.papers, self.retriever, self.encoder, self.ask)
+        return Resources(self.settings, self.papers, self.retriever, self.encoder, self.recall)
+
+    def recall(self, question: str) -> Answer:
+        """An earlier question answered again to find its papers: extractively, whatever the
+        mode, since only its citations are read."""
+        return self.ask(question, mode="extractive")
+
+    def resolve_mode(self, mode: str | None) -> str:
+        mode = mode or self.settings.llm.mode
+        if mode not in ANSWER_MODES:
+            raise QuestionError(
+                f"unknown answer mode {mode!r}; choose from {', '.join(ANSWER_MODES)}"
+            )
+        return mode
 
     def ask(
         self,
         question: str,
         history: Sequence[Message] | None = None,
         *,
+        mode: str | None = None,
+        **filters: Any,
+    ) -> Answer:
+        """Answer one question with cited papers from the digest.
+
+        `history` holds earlier turns as OpenAI-style messages; `mode` picks who writes the
+        answer (None: the configured default); the keyword filters (year, since, until,
+        min_upvotes, max_upvotes, organization) restrict the papers considered, on top of any
+        the question itself states.
+        """
+        *_, answer = self.stream(question, history, mode=mode, **filters)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        *,
+        mode: str | None = None,
         year: int | None = None,
         since: dt.date | str | None = None,
         until: dt.date | str | None = None,
         min_upvotes: int | None = None,
         max_upvotes: int | None = None,
         organization: str | None = None,
-    ) -> Answer:
-        """Answer one question with cited papers from the digest.
-
-        `history` holds earlier turns as OpenAI-style messages; the keyword filters restrict
-        the papers considered, on top of any the question itself states.
-        """
+    ) -> Iterator[str | Answer]:
+        """Like `ask`, but yields the answer's text in pieces as it is produced, then the
+        final `Answer`. A generated answer's pieces are the model's raw text; the final
+        `Answer` holds the verified text that replaces them."""
+        mode = self.resolve_mode(mode)
         question = check_question(question, self.settings.answer.max_question_chars)
         explicit = explicit_filters(year, since, until, min_upvotes, max_upvotes, organization)
         self.papers  # noqa: B018 - builds the index before the clock starts
         started = time.perf_counter()
         turn = Turn(question, tuple(history or ()), explicit)
-        answer = self.chain.invoke(turn)
+        if mode == "extractive":
+            answer = self.chain.invoke(turn)
+            yield from text_pieces(answer.text)
+        else:
+            turn = self.retrieval_chain.invoke(turn)
+            resources = self.resources()
+            fallback = compose(turn, resources)
+            sources = grounding_sources(turn, resources)
+            retrieved = time.perf_counter()
+            llm = self.settings.llm
+            for item in generate(
+                question, sources, fallback, mode, self.chat_model, self.support, llm.timeout
+            ):
+                if isinstance(item, str):
+                    yield item
+                answer = item
+            assert isinstance(answer, Answer)
+            answer.timings["generate"] = time.perf_counter() - retrieved
         answer.timings["total"] = time.perf_counter() - started
-        return answer
+        yield answer
 
 
 _default: Pipeline | None = None
@@ -156,6 +240,13 @@ def default_pipeline() -> Pipeline:
         return _default
 
 
-def ask(question: str, history: Sequence[Message] | None = None, **filters: Any) -> Answer:
+def ask(question: str, history: Sequence[Message] | None = None, **options: Any) -> Answer:
     """Answer a question from the default digest: `rag.ask("What is neural collapse?")`."""
-    return default_pipeline().ask(question, history, **filters)
+    return default_pipeline().ask(question, history, **options)
+
+
+def stream(
+    question: str, history: Sequence[Message] | None = None, **options: Any
+) -> Iterator[str | Answer]:
+    """Text pieces, then the `Answer`, from the default digest: `rag.stream("...")`."""
+    return default_pipeline().stream(question, history, **options)

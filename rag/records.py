@@ -72,6 +72,17 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence of a generated answer, the sources it cites and whether they back it.
+
+    `supported` is None when nothing was checked (the sentence cites no source)."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+    supported: bool | None = None
+
+
+@dataclass(frozen=True)
 class Answer:
     """The reply to one question, with its evidence."""
 
@@ -83,6 +94,10 @@ class Answer:
     mode: str = "extractive"
     query: str = ""
     filters: tuple[str, ...] = ()
+    # Why the answer is not from the requested backend ("" when it is).
+    note: str = ""
+    # Generated answers only: each sentence with its verdict against the sources it cites.
+    sentences: tuple[Sentence, ...] = ()
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, object]:
@@ -98,6 +113,11 @@ class Answer:
             "mode": self.mode,
             "query": self.query or self.question,
             "filters": list(self.filters),
+            "note": self.note,
+            "sentences": [
+                {"text": s.text, "citations": list(s.citations), "supported": s.supported}
+                for s in self.sentences
+            ],
             "citations": [
                 {
                     "number": c.number,

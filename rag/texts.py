@@ -16,3 +16,21 @@ NO_AUTHOR_NAMES = (
 )
 FIGURE_NOT_GIVEN = "The abstracts in the digest do not give that figure."
 NAME_NOT_MENTIONED = "No paper in the digest that fits the question mentions {names}."
+
+# Generated answers: why the answer shown is the extractive one ({mode} is the backend asked).
+FALLBACK_FAILED = "The {mode} model could not answer ({reason}); this is the extractive answer."
+FALLBACK_TIMEOUT = "The {mode} model took longer than {seconds:g} s; this is the extractive answer."
+FALLBACK_EMPTY = "The {mode} model returned no answer; this is the extractive answer."
+FALLBACK_UNSUPPORTED = (
+    "No sentence the {mode} model wrote is backed by the sources it cites;"
+    " this is the extractive answer."
+)
+NOT_GENERATED = (
+    "Answered from the digest's records: the {mode} model is only asked when passages"
+    " can ground its answer."
+)
+
+# The index on disk: what went wrong and the one command that repairs it.
+INDEX_REBUILD_HINT = "rebuild it with `python -m rag ingest --rebuild`"
+INDEX_UNUSABLE = "The index in {path} cannot be used: {problem}; " + INDEX_REBUILD_HINT + "."
+INDEX_BUSY = "Another ingest is writing to the index in {path}; gave up after waiting {seconds:g} s."
