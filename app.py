@@ -1,49 +1,71 @@
-"""Digest QA in the browser: a chat over the bundled digest of paper abstracts.
+"""Digest QA in the browser: chat, papers table and topic map over the bundled digest.
 
 Design:
 - The app is a thin shell over `rag.Pipeline`; it holds no retrieval logic. `build_app()`
-  returns the Gradio Blocks without launching, so tests can start it on any port; with no
-  pipeline given it builds the default `Pipeline()` lazily, on the first question.
-- `format_reply()` is a pure function from an `Answer` to the Markdown shown in the chat:
-  the answer text, then a numbered "References" list (`[1] Title (2024-05-27)`), or, when the
-  pipeline abstained, the nearest papers under "Nearest papers (not cited)". Gradio's Chatbot
-  turns Markdown into HTML and only sanitizes it (even with `render_markdown=False` a message
-  is parsed as HTML), so digest text is escaped here: titles fully (HTML entities and Markdown
-  punctuation); the answer text, which is already Markdown written by the pipeline (list
-  answers use `- **Title**: ...`), gets HTML entities only. LaTeX rendering is switched off.
-- A `QuestionError` (empty or too long question) is shown as its own message, never a trace.
-- Two API endpoints: `/chat` (the ChatInterface: Markdown reply and history) and `/ask`
-  (`gr.api`: one question in, `Answer.to_dict()` out as JSON), e.g. with gradio_client
-  `Client(url).predict("What is neural collapse?", api_name="/ask")`.
-- `main()` reads the settings, builds or updates the index first (so the first question is
-  fast) and launches on `settings.app.host:port`. Nothing is fetched from the internet.
+  returns the Gradio Blocks without launching, so tests start it on any port; with no
+  pipeline given it builds the default `Pipeline()` lazily, on the first page load or question.
+  `serve()` launches it with the theme and CSS (Gradio 6 takes those at launch).
+- Markup comes from pure modules: `rag.ui_format` (answers with citation links, source
+  cards, chips; digest text always escaped), `rag.atlas` (the map), `rag.feedback`
+  (ratings and the Markdown export, written only inside `data_dir`), `rag.ui_session` (per
+  visitor state in a `gr.State`, so sessions never share history; side-panel filters).
+- Answers stream: `Pipeline.stream` yields text pieces, then the finished `Answer`, which
+  replaces the streamed text with the linked answer and its source cards. Stop cancels it.
+- The side panel's number of sources sets the retrieval depth. `Pipeline.ask` takes no depth,
+  so each depth gets a sibling pipeline over the same index and encoder (built once, lazily).
+- Filters read from the question are shown as chips but cannot be removed: the pipeline has no
+  switch to ignore a detected filter. Side-panel filters are removable chips; removing one
+  clears its control and asks the last question again.
+- Public API: `/ask` (one question in, `Answer.to_dict()` out) and `/chat` (the chat turn).
+  Nothing is fetched from the internet: system fonts, no analytics, no CDN.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import html
 import os
-import re
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag import Answer, Pipeline, QuestionError, get_settings
-from rag.texts import NOT_COVERED
+from rag.atlas import build_atlas, render_svg
+from rag.chunking import embed_text
+from rag.config import PROJECT_ROOT
+from rag.feedback import append_feedback, conversation_markdown, feedback_for, save_export
+from rag.pipeline import check_question
+from rag.texts import (
+    APP_COMMENT_EMPTY,
+    APP_COMMENT_SAVED,
+    APP_DESCRIPTION,
+    APP_DETECTED_CHIPS,
+    APP_MAP_HELP,
+    APP_NOTHING_TO_EXPORT,
+    APP_RATE_FIRST,
+    APP_RATE_PROMPT,
+    APP_RATED,
+)
+from rag.ui_format import (
+    PAPER_COLUMNS,
+    answer_html,
+    chips_html,
+    error_html,
+    escape,
+    paper_detail_html,
+    paper_rows,
+)
+from rag.ui_session import ANY_YEAR, PanelFilters, Session
+from rag.ui_style import CSS
 
 # Gradio reads this when it would send telemetry or check its version; the app stays offline.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 TITLE = "Digest QA"
-NEAREST_SHOWN = 3
-DESCRIPTION = (
-    "Ask about the papers in the bundled research digest. Answers quote the abstracts and "
-    "cite them as [1], [2], ... with the references listed below each answer; when the "
-    "digest does not cover a question, the app says so and lists the nearest papers."
-)
+# Feedback and exports; a settings field (app.data_dir) would replace this constant.
+DATA_DIR = PROJECT_ROOT / ".rag" / "app"
+SOURCES_RANGE = (1, 10)
 EXAMPLES = [
     "What is neural collapse?",
     "How does entropy collapse affect reinforcement learning with verifiable rewards?",
@@ -51,86 +73,140 @@ EXAMPLES = [
     "Which benchmarks measure sycophancy in LLMs?",
     "What are early warning signals of tipping points?",
 ]
-
-# Markdown punctuation that could change how digest text renders (emphasis, links, code,
-# headings, tables, strikethrough); '<', '>' and '&' are turned into HTML entities.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
-
-
-def escape_markdown(text: str) -> str:
-    """Digest text as literal Markdown: no HTML tags, links or emphasis survive."""
-    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
-
-
-def _entry(title: str, published: dt.date | None) -> str:
-    day = published.isoformat() if published else "undated"
-    return f"{escape_markdown(title)} ({day})"
+THEME = gr.themes.Soft(
+    primary_hue="indigo",
+    # Plain names are system fonts: nothing is fetched (a GoogleFont would call the internet).
+    font=["system-ui", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"],
+    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+)
+MAP_CLICKS = """
+element.addEventListener('click', (event) => {
+  const point = event.target.closest('[data-paper]');
+  if (point) trigger('select', {index: 0, value: point.dataset.paper});
+});
+"""
 
 
-def format_reply(answer: Answer) -> str:
-    """The chat message for an answer: text, then references or the nearest papers."""
-    if answer.abstained:
-        # The answer text names the nearest papers too; here they are listed with dates instead.
-        lines = [NOT_COVERED]
-        if answer.sources:
-            nearest = answer.sources[:NEAREST_SHOWN]
-            lines += ["", "**Nearest papers (not cited)**", ""]
-            lines += [f"- {_entry(s.paper.title, s.paper.published)}" for s in nearest]
-        return "\n".join(lines)
-    lines = [html.escape(answer.text.strip(), quote=False)]
-    if answer.citations:
-        lines += ["", "**References**", ""]
-        # Two trailing spaces: a hard line break even where Markdown ignores single newlines.
-        lines += [f"[{c.number}] {_entry(c.title, c.published)}  " for c in answer.citations]
-    return "\n".join(lines).rstrip()
+class Pipelines:
+    """The configured pipeline, built once on first use, and siblings with other depths."""
+
+    def __init__(self, pipeline: Pipeline | None) -> None:
+        self._base = pipeline
+        self._by_depth: dict[int, Pipeline] = {}
+        self._lock = threading.Lock()
+
+    def base(self) -> Pipeline:
+        with self._lock:
+            if self._base is None:
+                self._base = Pipeline()
+            return self._base
+
+    def with_sources(self, k: int | None) -> Pipeline:
+        base = self.base()
+        if not k or k == base.settings.retrieval.k:
+            return base
+        base.ensure_index()
+        with self._lock:
+            if k not in self._by_depth:
+                r = base.settings.retrieval
+                settings = base.settings.replace(
+                    retrieval={"k": k, "list_k": max(k, r.list_k)},
+                    index={"digests": ()},  # the base pipeline keeps the index up to date
+                )
+                self._by_depth[k] = Pipeline(settings, encoder=base.encoder)
+            return self._by_depth[k]
 
 
-def plain_history(history: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Gradio chat history (content as a string or a list of parts) as role/text messages."""
-    messages = []
-    for message in history:
-        content = message.get("content")
-        parts = content if isinstance(content, list) else [content]
-        text = " ".join(
-            part if isinstance(part, str) else str(part.get("text", ""))
-            for part in parts
-            if isinstance(part, str) or (isinstance(part, dict) and part.get("type") == "text")
-        ).strip()
-        if text and message.get("role") in {"user", "assistant"}:
-            messages.append({"role": str(message["role"]), "content": text})
-    return messages
+def answer_stream(
+    pipeline: Pipeline, question: str, history: list[dict[str, str]], mode: str, panel: PanelFilters
+) -> Iterator[str | Answer]:
+    """Text pieces as they are written, then the finished answer."""
+    del mode  # one answer mode until the pipeline offers more
+    yield pipeline.ask(question, history, **panel.keywords())  # type: ignore[arg-type]
 
 
-def _lazy(pipeline: Pipeline | None) -> Callable[[], Pipeline]:
-    """A getter for the pipeline, building the default one once, on first use."""
-    holder: list[Pipeline] = [pipeline] if pipeline is not None else []
-    lock = threading.Lock()
-
-    def get() -> Pipeline:
-        with lock:
-            if not holder:
-                holder.append(Pipeline())
-            return holder[0]
-
-    return get
+def answer_modes(pipeline: Pipeline) -> list[str]:
+    return ["extractive"]
 
 
-def build_app(pipeline: Pipeline | None = None) -> gr.Blocks:
+def _assistant(content: str) -> dict[str, str]:
+    return {"role": "assistant", "content": content}
+
+
+def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr.Blocks:
     """The Digest QA app, not launched; `None` means the default pipeline, built lazily."""
-    get_pipeline = _lazy(pipeline)
+    pipelines = Pipelines(pipeline)
+    atlas_lock = threading.Lock()
+    atlas_svg: list[str] = []
 
-    def chat(message: str, history: list[dict[str, Any]]) -> str:
-        """Answer a question about the digest; returns Markdown with numbered references."""
+    def catalogue_map() -> str:
+        with atlas_lock:
+            if not atlas_svg:
+                base = pipelines.base()
+                papers = list(base.papers.values())
+                vectors = base.encoder.encode([embed_text(p.title, p.abstract) for p in papers])
+                atlas_svg.append(render_svg(build_atlas(papers, vectors)))
+            return atlas_svg[0]
+
+    def on_load() -> tuple[Any, ...]:
+        base = pipelines.base()
+        years = sorted({p.published.year for p in base.papers.values() if p.published})
+        modes = answer_modes(base)
+        return (
+            paper_rows(base.papers.values()),
+            catalogue_map(),
+            gr.Dropdown(choices=[ANY_YEAR, *map(str, years)]),
+            gr.Dropdown(choices=modes, value=modes[0]),
+        )
+
+    def respond(
+        message: str,
+        chat: list[dict[str, Any]],
+        session: Session,
+        mode: str,
+        k: float,
+        year: str,
+        since: str,
+        until: str,
+        min_upvotes: float,
+    ) -> Iterator[tuple[Any, ...]]:
+        """One chat turn: validate, stream the answer, then show it with its source cards."""
+        chat = list(chat or [])
         try:
-            answer = get_pipeline().ask(message, history=plain_history(history))
-        except QuestionError as error:
-            return str(error)
-        return format_reply(answer)
+            panel = PanelFilters.read(year, since, until, min_upvotes)
+            limit = pipelines.base().settings.answer.max_question_chars
+            question = check_question(message, limit)
+        except (QuestionError, ValueError) as error:
+            gr.Warning(str(error))
+            yield chat + [_assistant(error_html(str(error)))], session, message, gr.skip()
+            return
+        chat += [{"role": "user", "content": escape(question)}, _assistant("…")]
+        yield chat, session, "", ""
+        chosen = pipelines.with_sources(int(k))
+        written: list[str] = []
+        for piece in answer_stream(chosen, question, session.history(), mode, panel):
+            if isinstance(piece, Answer):
+                key = f"a{len(chat) - 1}"
+                chat[-1] = _assistant(answer_html(piece, key, chosen.papers))
+                session.add(piece, len(chat) - 1)
+                detected = [c for c in piece.filters if c not in panel.chips()]
+                yield chat, session, "", chips_html(detected, APP_DETECTED_CHIPS)
+                return
+            written.append(piece)
+            chat[-1] = _assistant(escape("".join(written)) + " ▍")
+            yield chat, session, "", ""
+
+    def reask(message: str, *state: Any) -> Iterator[tuple[Any, ...]]:
+        """After a chip is removed: the last question again, or nothing when none was asked."""
+        if message:
+            yield from respond(message, *state)
+            return
+        yield state[0], state[1], "", gr.skip()
 
     def ask(question: str) -> dict[str, Any]:
         """Answer a question about the digest; returns the answer as JSON (Answer.to_dict())."""
         try:
-            return get_pipeline().ask(question).to_dict()
+            return pipelines.base().ask(question).to_dict()
         except QuestionError as error:
             raise gr.Error(str(error)) from error
 
@@ -138,33 +214,170 @@ def build_app(pipeline: Pipeline | None = None) -> gr.Blocks:
     # the string "dict[str, Any]" and the API docs would say "Any" instead of an object.
     ask.__annotations__["return"] = dict
 
-    chatbot = gr.Chatbot(
-        label=TITLE,
-        sanitize_html=True,
-        latex_delimiters=[],
-        placeholder="Ask a question about the papers in the digest.",
-    )
-    demo = gr.ChatInterface(
-        chat,
-        chatbot=chatbot,
-        title=TITLE,
-        description=DESCRIPTION,
-        examples=EXAMPLES,
-        cache_examples=False,
-        api_name="chat",
-        analytics_enabled=False,
-    )
-    with demo:
+    def show_chips(year: str, since: str, until: str, min_upvotes: float) -> Any:
+        try:
+            chips = PanelFilters.read(year, since, until, min_upvotes).chips()
+        except ValueError:
+            chips = []
+        return gr.Dropdown(choices=chips, value=chips)
+
+    def remove_chip(
+        kept: list[str], session: Session, year: str, since: str, until: str, min_upvotes: float
+    ) -> tuple[Any, ...]:
+        """Clear the control of each removed chip; ask the last question again, if any."""
+        panel = PanelFilters.read(year, since, until, min_upvotes).without(kept or [])
+        return (
+            str(panel.year) if panel.year else ANY_YEAR,
+            panel.since.isoformat() if panel.since else "",
+            panel.until.isoformat() if panel.until else "",
+            panel.min_upvotes or 0,
+            session.last_question() or "",
+        )
+
+    def rate(session: Session, event: gr.LikeData) -> tuple[Session, str]:
+        answer = session.answer_at(int(event.index if isinstance(event.index, int) else 0))
+        if answer is None:
+            return session, ""
+        rating = "up" if event.liked else "down"
+        append_feedback(data_dir, feedback_for(answer, rating))
+        session.last_rated = session.message_answer[int(event.index)]
+        session.last_rating = rating
+        return session, APP_RATED
+
+    def comment(text: str, session: Session) -> tuple[str, str]:
+        if session.last_rated is None:
+            return text, APP_RATE_FIRST
+        if not text.strip():
+            return text, APP_COMMENT_EMPTY
+        answer = session.answers[session.last_rated]
+        append_feedback(data_dir, feedback_for(answer, session.last_rating, text))
+        return "", APP_COMMENT_SAVED
+
+    def export(session: Session) -> Any:
+        if not session.answers:
+            gr.Warning(APP_NOTHING_TO_EXPORT)
+            return gr.File(visible=False)
+        path = save_export(data_dir, conversation_markdown(session.answers))
+        return gr.File(value=str(path), visible=True)
+
+    def search_papers(text: str) -> list[list[object]]:
+        return paper_rows(pipelines.base().papers.values(), text)
+
+    def show_row(event: gr.SelectData) -> str:
+        title = str((event.row_value or [""])[0])
+        papers = pipelines.base().papers.values()
+        return next((paper_detail_html(p) for p in papers if p.title == title), "")
+
+    def show_point(event: gr.SelectData) -> str:
+        paper = pipelines.base().papers.get(str(event.value))
+        return paper_detail_html(paper) if paper else ""
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        session = gr.State(Session())
+        gr.Markdown(f"# {TITLE}\n{APP_DESCRIPTION}")
+        with gr.Sidebar(label="Settings", open=True):
+            mode = gr.Dropdown(["extractive"], value="extractive", label="Answer mode")
+            sources = gr.Slider(*SOURCES_RANGE, value=5, step=1, label="Number of sources")
+            year = gr.Dropdown([ANY_YEAR], value=ANY_YEAR, label="Year")
+            since = gr.Textbox(label="Published since", placeholder="YYYY-MM-DD")
+            until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD")
+            min_upvotes = gr.Slider(0, 100, value=0, step=1, label="Minimum upvotes")
+            panel_chips = gr.Dropdown(
+                [],
+                value=[],
+                multiselect=True,
+                label="Active filters (× removes one)",
+                elem_id="panel-chips",
+            )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chatbot = gr.Chatbot(
+                    label=TITLE,
+                    height=560,
+                    sanitize_html=True,
+                    latex_delimiters=[],
+                    elem_id="chat",
+                    placeholder="Ask a question about the papers in the digest.",
+                )
+                detected = gr.HTML("", elem_id="detected-chips")
+                with gr.Row():
+                    question = gr.Textbox(
+                        show_label=False,
+                        placeholder="Ask about the digest…",
+                        scale=6,
+                        elem_id="question",
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
+                gr.Examples(EXAMPLES, inputs=[question], label="Try one of these")
+                with gr.Accordion("Feedback and export", open=False):
+                    feedback_status = gr.Markdown(APP_RATE_PROMPT)
+                    with gr.Row():
+                        note = gr.Textbox(label="Comment on your last rating", scale=4)
+                        send_note = gr.Button("Send comment", scale=1)
+                    export_button = gr.Button("Export conversation as Markdown")
+                    export_file = gr.File(label="Conversation", visible=False)
+            with gr.Tab("Papers", id="papers"):
+                search = gr.Textbox(label="Search titles, authors and abstracts")
+                table = gr.Dataframe(
+                    headers=PAPER_COLUMNS,
+                    datatype=["str", "str", "str", "number"],
+                    interactive=False,
+                    wrap=True,
+                    elem_id="papers-table",
+                    max_height=520,
+                )
+                paper_detail = gr.HTML("Select a paper to read its abstract.", elem_id="paper")
+            with gr.Tab("Map", id="map"):
+                gr.Markdown(APP_MAP_HELP)
+                paper_map = gr.HTML("", elem_id="paper-map", js_on_load=MAP_CLICKS)
+                map_detail = gr.HTML("", elem_id="map-paper")
+
+        turn_inputs = [question, chatbot, session, mode, sources, year, since, until, min_upvotes]
+        turn_outputs = [chatbot, session, question, detected]
+        turns = [
+            trigger(respond, turn_inputs, turn_outputs, api_name=name, api_visibility=visibility)
+            for trigger, name, visibility in (
+                (question.submit, "chat", "public"),
+                (send.click, "chat_click", "private"),
+            )
+        ]
+        stop.click(None, cancels=turns, api_visibility="private")
+        filters = [year, since, until, min_upvotes]
+        for control in filters:
+            control.change(show_chips, filters, panel_chips, api_visibility="private")
+        panel_chips.input(
+            remove_chip,
+            [panel_chips, session, *filters],
+            [*filters, question],
+            api_visibility="private",
+        ).then(reask, turn_inputs, turn_outputs, api_visibility="private")
+        chatbot.like(rate, [session], [session, feedback_status], api_visibility="private")
+        send_note.click(comment, [note, session], [note, feedback_status], api_visibility="private")
+        export_button.click(export, [session], [export_file], api_visibility="private")
+        search.change(search_papers, [search], [table], api_visibility="private")
+        table.select(show_row, None, [paper_detail], api_visibility="private")
+        paper_map.select(show_point, None, [map_detail], api_visibility="private")
+        demo.load(on_load, None, [table, paper_map, year, mode], api_visibility="private")
         gr.api(ask, api_name="ask")
     return demo
 
 
+def serve(demo: gr.Blocks, host: str, port: int, **options: Any) -> Any:
+    """Launch with the app's theme and CSS; `options` go to `Blocks.launch`."""
+    return demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, **options)
+
+
 def main() -> None:
-    """Build the index, then serve the app on the configured host and port."""
+    """Build the index (with a progress bar on first start), then serve the app."""
     settings = get_settings()
     pipeline = Pipeline(settings)
+    print(f"Indexing the digest into {settings.index.path} (first start takes a minute)…")
     pipeline.ensure_index()
-    build_app(pipeline).launch(server_name=settings.app.host, server_port=settings.app.port)
+    url = f"http://{settings.app.host}:{settings.app.port}"
+    print(f"{len(pipeline.papers)} papers indexed; open {url}")
+    serve(build_app(pipeline), settings.app.host, settings.app.port)
 
 
 if __name__ == "__main__":
