@@ -34,3 +34,22 @@ NOT_GENERATED = (
 INDEX_REBUILD_HINT = "rebuild it with `python -m rag ingest --rebuild`"
 INDEX_UNUSABLE = "The index in {path} cannot be used: {problem}; " + INDEX_REBUILD_HINT + "."
 INDEX_BUSY = "Another ingest is writing to the index in {path}; gave up after waiting {seconds:g} s."
+
+# The browser app.
+APP_DESCRIPTION = (
+    "Ask about the papers in the bundled research digest. Answers quote the abstracts and "
+    "cite them as [1], [2], …; click a number to jump to its source card. When the digest "
+    "does not cover a question, the app says so and shows the nearest papers."
+)
+APP_DETECTED_CHIPS = "From your question:"
+APP_NEAREST_LEAD = "Nearest papers (not cited):"
+APP_RATE_PROMPT = "Rate any answer with 👍 or 👎."
+APP_RATED = "Thanks for the feedback. Add a comment below if you like."
+APP_RATE_FIRST = "Rate an answer with 👍 or 👎 first."
+APP_COMMENT_EMPTY = "Type a comment first."
+APP_COMMENT_SAVED = "Comment saved. Thank you."
+APP_NOTHING_TO_EXPORT = "Ask a question first: there is nothing to export yet."
+APP_MAP_HELP = (
+    "Each dot is a paper, placed by meaning; colours are topic clusters named by their most "
+    "particular terms. Click a dot to read it."
+)
