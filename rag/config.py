@@ -32,6 +32,9 @@ class IndexSettings:
         default=PROJECT_ROOT / ".rag", metadata={"help": "folder holding the Chroma index"}
     )
     collection: str = field(default="papers", metadata={"help": "Chroma collection name"})
+    encoder: str = field(
+        default="onnx", metadata={"help": "encoder backend: onnx (int8, fast) or torch (fp32)"}
+    )
     digests: tuple[Path, ...] = field(
         default_factory=bundled_digests, metadata={"help": "digest files to index (os.pathsep)"}
     )

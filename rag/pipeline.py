@@ -79,7 +79,7 @@ class Pipeline:
 
     @cached_property
     def encoder(self) -> Encoder:
-        return self._encoder or Encoder()
+        return self._encoder or Encoder(backend=self.settings.index.encoder)
 
     @cached_property
     def index(self) -> PaperIndex:
