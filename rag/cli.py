@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.config import EVAL_CONFIGS, describe_settings
+from rag.config import ANSWER_MODES, EVAL_CONFIGS, describe_settings
 from rag.errors import IndexStateError, InputFileError, QuestionError
 from rag.pipeline import Pipeline
 from rag.records import Answer
@@ -41,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("-k", type=int, help="papers to retrieve")
+    ask.add_argument(
+        "--mode", choices=ANSWER_MODES, help="who writes the answer (default: RAG_LLM_MODE)"
+    )
+    ask.add_argument(
+        "--model",
+        help="GGUF file for llamacpp, model name for openai or ollama (default: settings)",
+    )
+    ask.add_argument("--base-url", help="server address for openai or ollama")
+    ask.add_argument("--stream", action="store_true", help="print text as it is produced")
     evaluate = commands.add_parser(
         "eval",
         help="evaluate question sets, compare runs",
@@ -54,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=EVAL_CONFIGS,
         help="configuration to evaluate; repeat to compare several in one run (default: ours)",
     )
-    evaluate.add_argument("--mode", choices=["extractive"], default="extractive")
+    evaluate.add_argument(
+        "--mode", choices=ANSWER_MODES, default="extractive", help="who writes the answers"
+    )
     evaluate.add_argument("-k", "--k", type=int, help="papers retrieved per question")
     evaluate.add_argument("--workers", type=int, default=1, help="questions answered at once")
     evaluate.add_argument("--resume", action="store_true", help="continue an interrupted run")
@@ -77,13 +88,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def format_answer(answer: Answer) -> str:
-    """The answer followed by its numbered references (or the nearest papers)."""
-    lines = [answer.text, ""]
+UNSUPPORTED_MARK = "(not backed by a cited source)"
+
+
+def format_answer(answer: Answer, with_text: bool = True) -> str:
+    """The answer followed by its numbered references (or the nearest papers); a generated
+    answer one sentence per line, each the sources do not back marked, and any note.
+    `with_text=False` leaves out the text already shown by a stream."""
+    body = [
+        s.text if s.supported else f"{s.text} {UNSUPPORTED_MARK}" for s in answer.sentences
+    ] or [answer.text]
+    lines = [f"Note: {answer.note}", ""] if answer.note else []
+    lines += [*body, ""] if with_text else []
     for citation in answer.citations:
         date = citation.published.isoformat() if citation.published else "undated"
         lines.append(f"[{citation.number}] {citation.title} ({date})")
     return "\n".join(lines).rstrip()
+
+
+def llm_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """--mode, --model and --base-url as `llm` settings; --model and --base-url mean what the
+    chosen mode needs (a GGUF path, a model name, a server)."""
+    mode = getattr(args, "mode", None)
+    llm: dict[str, object] = {"mode": mode} if mode else {}
+    model, base_url = getattr(args, "model", None), getattr(args, "base_url", None)
+    if model:
+        key = {"llamacpp": "model_path", "ollama": "ollama_model"}.get(mode or "", "openai_model")
+        llm[key] = model
+    if base_url:
+        llm["ollama_url" if mode == "ollama" else "base_url"] = base_url
+    return llm
+
+
+def print_stream(pipeline: Pipeline, question: str) -> None:
+    """Print the text as it is produced, then what the final answer adds: the verified
+    sentences when they differ from the raw text, the note and the references."""
+    shown: list[str] = []
+    for item in pipeline.stream(question):
+        if isinstance(item, Answer):
+            print("\n")
+            print(format_answer(item, with_text="".join(shown) != item.text))
+            return
+        shown.append(item)
+        print(item, end="", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["index"]["year"] = args.year
     if getattr(args, "k", None):
         overrides["retrieval"]["k"] = args.k
+    overrides["llm"] = llm_overrides(args)
     if args.command == "eval" and args.compare:
         from rag.report import compare_runs
 
@@ -109,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
             f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded "
             f"in {report.seconds:.1f} s"
         )
+        return 0
+    if args.stream and not args.json:
+        print_stream(pipeline, args.question)
         return 0
     answer = pipeline.ask(args.question)
     print(json.dumps(answer.to_dict(), indent=2) if args.json else format_answer(answer))

@@ -5,7 +5,9 @@ interrupted run keeps what it finished and `resume=True` continues where it stop
 RAGAS field names (`user_input`, `response`, `retrieved_contexts`, `reference`, ...) so the
 file loads into `ragas.EvaluationDataset.from_list`; our metrics sit beside them. Metrics are
 computed per question by the pure functions in `rag.metrics` and averaged in `summarise`.
-Configurations ("ours", and the peers "baseline" and "bm25") differ only in retrieval.
+Configurations ("ours", and the peers "baseline" and "bm25") differ only in retrieval; the
+pipeline's answer mode (extractive or an LLM backend) is set in its settings, and each row
+records which mode wrote the answer and any fallback note.
 """
 
 from __future__ import annotations
@@ -142,6 +144,8 @@ def result_row(
         "citations": answer.to_dict()["citations"],
         "abstained": answer.abstained,
         "answerable": question.answerable,
+        "answer_mode": answer.mode,
+        "note": answer.note,
         "latency_s": round(seconds, 4),
         **metrics,
     }
@@ -177,6 +181,10 @@ def summarise_rows(rows: Sequence[Mapping[str, Any]], k: int) -> dict[str, Any]:
         summary[name] = _mean(r[name] for r in rows if r.get(name) is not None)
     summary.update(
         abstention_summary([(r["answerable"], r["abstained"], r["outcome"]) for r in rows])
+    )
+    # Generated runs: how often the model's answer was kept rather than the extractive one.
+    summary["generated_share"] = _mean(
+        r.get("answer_mode", "extractive") != "extractive" for r in rows
     )
     summary.update(latency_summary([r["latency_s"] for r in rows]) if rows else {})
     return summary

@@ -74,6 +74,17 @@ def finish(
     )
 
 
+def timed_out(error: BaseException) -> bool:
+    """Our deadline, or a client's own timeout (httpx, openai and ollama each name theirs
+    '...Timeout...' and share no base class)."""
+    chain = [error, error.__cause__, error.__context__]
+    return any(
+        isinstance(e, TimeoutError) or "timeout" in type(e).__name__.lower()
+        for e in chain
+        if e is not None
+    )
+
+
 def reason(error: Exception) -> str:
     text = f"{type(error).__name__}: {error}".strip().rstrip(":")
     return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "\u2026"
@@ -101,16 +112,14 @@ def generate(
         for piece in stream_text(model, build_messages(question, sources), deadline):
             pieces.append(piece)
             yield piece
-    except GenerationTimeout:
-        log.warning("%s backend passed its %g s timeout", mode, timeout)
-        answer = dataclasses.replace(
-            fallback, note=FALLBACK_TIMEOUT.format(mode=mode, seconds=timeout)
-        )
     except Exception as error:  # any backend failure: connection, HTTP status, model load
         log.warning("%s backend failed: %s", mode, error, exc_info=log.isEnabledFor(logging.INFO))
-        answer = dataclasses.replace(
-            fallback, note=FALLBACK_FAILED.format(mode=mode, reason=reason(error))
+        note = (
+            FALLBACK_TIMEOUT.format(mode=mode, seconds=timeout)
+            if timed_out(error)
+            else FALLBACK_FAILED.format(mode=mode, reason=reason(error))
         )
+        answer = dataclasses.replace(fallback, note=note)
     else:
         answer = finish("".join(pieces), sources, support, mode, fallback)
     if not pieces:

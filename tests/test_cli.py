@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from rag.cli import build_parser, llm_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,3 +52,39 @@ def test_malformed_digest_exits_2_naming_the_file(tmp_path: Path):
     assert result.returncode == 2
     assert str(bad) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mode_model_and_base_url_become_llm_settings():
+    parser = build_parser()
+    local = parser.parse_args(["ask", "q", "--mode", "llamacpp", "--model", "/m/x.gguf"])
+    assert llm_overrides(local) == {"mode": "llamacpp", "model_path": "/m/x.gguf"}
+    ollama = parser.parse_args(
+        ["ask", "q", "--mode", "ollama", "--model", "qwen3", "--base-url", "http://h:11434"]
+    )
+    assert llm_overrides(ollama) == {
+        "mode": "ollama",
+        "ollama_model": "qwen3",
+        "ollama_url": "http://h:11434",
+    }
+    remote = parser.parse_args(["ask", "q", "--mode", "openai", "--base-url", "http://h/v1"])
+    assert llm_overrides(remote) == {"mode": "openai", "base_url": "http://h/v1"}
+    assert llm_overrides(parser.parse_args(["ask", "q"])) == {}
+
+
+def test_ask_with_an_unreachable_server_prints_the_note_and_the_answer(
+    tmp_path: Path, tiny_digest: Path
+):
+    index = str(tmp_path / "index")
+    assert run_cli("--index", index, "ingest", str(tiny_digest)).returncode == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    question = "How quickly do soil microbes respond to drought?"
+    asked = run_cli("--index", index, "ask", question, "--mode", "openai", "--base-url", closed)
+    assert asked.returncode == 0, asked.stderr
+    first, blank, answer, *_ = asked.stdout.splitlines()
+    assert first.startswith("Note: The openai model could not answer")
+    assert "[1] Soil Microbes Respond to Drought Within Days" in asked.stdout
+    streamed = run_cli("--index", index, "ask", question, "--stream")
+    assert streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout.splitlines()[0] == answer
