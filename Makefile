@@ -16,6 +16,8 @@ QUALITY_FLOORS := recall@5=0.91 all_gold@5=0.85 mrr=0.91 ndcg@10=0.9 citation_re
 	faithfulness=0.95 noans_accuracy=0.9 single:mrr=0.92 multi:mrr=0.88 followup:recall@5=0.9 \
 	metadata:recall@5=0.88
 
+BENCH_SIZES ?= 44
+
 .PHONY: run test test-quick quality eval lint fix bench ingest clean
 
 $(STAMP): requirements.txt
@@ -50,7 +52,7 @@ fix: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/core.py
+	$(BIN)/python -m rag.bench --sizes $(BENCH_SIZES)
 
 ingest: $(STAMP)
 	$(BIN)/python -m rag ingest
