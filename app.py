@@ -10,7 +10,9 @@ Design:
   (ratings and the Markdown export, written only inside `data_dir`), `rag.ui_session` (per
   visitor state in a `gr.State`, so sessions never share history; side-panel filters).
 - Answers stream: `Pipeline.stream` yields text pieces, then the finished `Answer`, which
-  replaces the streamed text with the linked answer and its source cards. Stop cancels it.
+  replaces the streamed text with the linked answer and its source cards (a generated answer
+  is verified, so the final text may differ). Stop cancels the turn. The answer modes offered
+  are `rag.backends.available_modes`, the configured default first.
 - The side panel's number of sources sets the retrieval depth. `Pipeline.ask` takes no depth,
   so each depth gets a sibling pipeline over the same index and encoder (built once, lazily).
 - Filters read from the question are shown as chips but cannot be removed: the pipeline has no
@@ -32,6 +34,7 @@ import gradio as gr
 
 from rag import Answer, Pipeline, QuestionError, get_settings
 from rag.atlas import build_atlas, render_svg
+from rag.backends import available_modes
 from rag.chunking import embed_text
 from rag.config import PROJECT_ROOT
 from rag.feedback import append_feedback, conversation_markdown, feedback_for, save_export
@@ -117,16 +120,11 @@ class Pipelines:
             return self._by_depth[k]
 
 
-def answer_stream(
-    pipeline: Pipeline, question: str, history: list[dict[str, str]], mode: str, panel: PanelFilters
-) -> Iterator[str | Answer]:
-    """Text pieces as they are written, then the finished answer."""
-    del mode  # one answer mode until the pipeline offers more
-    yield pipeline.ask(question, history, **panel.keywords())  # type: ignore[arg-type]
-
-
 def answer_modes(pipeline: Pipeline) -> list[str]:
-    return ["extractive"]
+    """Modes to offer, the configured default first."""
+    modes = available_modes(pipeline.settings)
+    default = pipeline.settings.llm.mode
+    return sorted(modes, key=lambda mode: mode != default)
 
 
 def _assistant(content: str) -> dict[str, str]:
@@ -154,7 +152,6 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
         modes = answer_modes(base)
         return (
             paper_rows(base.papers.values()),
-            catalogue_map(),
             gr.Dropdown(choices=[ANY_YEAR, *map(str, years)]),
             gr.Dropdown(choices=modes, value=modes[0]),
         )
@@ -184,17 +181,22 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
         yield chat, session, "", ""
         chosen = pipelines.with_sources(int(k))
         written: list[str] = []
-        for piece in answer_stream(chosen, question, session.history(), mode, panel):
-            if isinstance(piece, Answer):
-                key = f"a{len(chat) - 1}"
-                chat[-1] = _assistant(answer_html(piece, key, chosen.papers))
-                session.add(piece, len(chat) - 1)
-                detected = [c for c in piece.filters if c not in panel.chips()]
-                yield chat, session, "", chips_html(detected, APP_DETECTED_CHIPS)
-                return
-            written.append(piece)
-            chat[-1] = _assistant(escape("".join(written)) + " ▍")
-            yield chat, session, "", ""
+        history = session.history()
+        try:
+            for piece in chosen.stream(question, history, mode=mode or None, **panel.keywords()):
+                if isinstance(piece, Answer):
+                    key = f"a{len(chat) - 1}"
+                    chat[-1] = _assistant(answer_html(piece, key, chosen.papers))
+                    session.add(piece, len(chat) - 1)
+                    detected = [c for c in piece.filters if c not in panel.chips()]
+                    yield chat, session, "", chips_html(detected, APP_DETECTED_CHIPS)
+                    return
+                written.append(piece)
+                chat[-1] = _assistant(escape("".join(written)) + " ▍")
+                yield chat, session, "", ""
+        except QuestionError as error:  # e.g. an answer mode this server does not know
+            chat[-1] = _assistant(error_html(str(error)))
+            yield chat, session, question, ""
 
     def reask(message: str, *state: Any) -> Iterator[tuple[Any, ...]]:
         """After a chip is removed: the last question again, or nothing when none was asked."""
@@ -203,10 +205,11 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
             return
         yield state[0], state[1], "", gr.skip()
 
-    def ask(question: str) -> dict[str, Any]:
-        """Answer a question about the digest; returns the answer as JSON (Answer.to_dict())."""
+    def ask(question: str, mode: str = "") -> dict[str, Any]:
+        """Answer a question about the digest; returns the answer as JSON (Answer.to_dict()).
+        `mode` picks the answer mode (empty: the configured default)."""
         try:
-            return pipelines.base().ask(question).to_dict()
+            return pipelines.base().ask(question, mode=mode or None).to_dict()
         except QuestionError as error:
             raise gr.Error(str(error)) from error
 
@@ -359,7 +362,9 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
         search.change(search_papers, [search], [table], api_visibility="private")
         table.select(show_row, None, [paper_detail], api_visibility="private")
         paper_map.select(show_point, None, [map_detail], api_visibility="private")
-        demo.load(on_load, None, [table, paper_map, year, mode], api_visibility="private")
+        demo.load(on_load, None, [table, year, mode], api_visibility="private")
+        # Apart from the table: the map embeds every paper once, which takes a few seconds.
+        demo.load(catalogue_map, None, [paper_map], api_visibility="private")
         gr.api(ask, api_name="ask")
     return demo
 

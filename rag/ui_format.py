@@ -118,7 +118,7 @@ def answer_html(answer: Answer, key: str, papers: Mapping[str, Paper]) -> str:
     numbers = [c.number for c in answer.citations]
     text = link_citations(answer.text.strip(), key, numbers)
     parts = [text]
-    if note := getattr(answer, "note", ""):
+    if note := answer.note:
         parts.append(f'<div class="answer-note">{escape(note)}</div>')
     if answer.citations:
         parts.append(

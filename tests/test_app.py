@@ -350,3 +350,32 @@ def test_concurrent_sessions_all_get_their_answers(served: str) -> None:
     for i, reply in replies.items():
         expected = TIDES if "tides" in questions[i] else "Soil Microbes Respond to Drought"
         assert expected in reply and 'href="#a1-1"' in reply
+
+
+def test_an_unknown_answer_mode_is_reported_in_the_chat(
+    tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    respond = handler(build_app(tiny_pipeline, tmp_path), "respond")
+
+    chat, session, box, _ = finished(
+        respond("How are tides forecast?", [], Session(), "telepathy", 5, "any", "", "", 0)
+    )
+
+    assert "unknown answer mode" in chat[-1]["content"] and "chat-error" in chat[-1]["content"]
+    assert session.answers == [] and box == "How are tides forecast?"
+
+
+def test_the_extractive_answer_streams_in_pieces_before_the_cards(
+    tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    respond = handler(build_app(tiny_pipeline, tmp_path), "respond")
+
+    shown = [
+        chat[-1]["content"]
+        for chat, *_ in respond("How are tides forecast?", [], Session(), "", 5, "any", "", "", 0)
+    ]
+
+    partial = [text for text in shown if text.endswith("▍")]
+    assert len(partial) >= 2
+    assert len(partial[0]) < len(partial[-1])
+    assert "source-card" in shown[-1] and not shown[-1].endswith("▍")
