@@ -5,6 +5,11 @@ upvotes) and a hash of what produced it (paper content, chunking parameters, enc
 compares hashes and embeds only new or changed papers, so re-ingesting an unchanged digest
 embeds nothing. Chunk 0 of each paper also stores the full abstract, which lets the index
 rebuild the paper catalogue without reading digest files again.
+
+An ingest that changes anything writes a whole new generation (unchanged chunks copied with
+their vectors, new ones embedded) under a file lock and switches readers to it atomically;
+`rag.storage` owns that mechanism and the checks that refuse a damaged or foreign index.
+A `PaperIndex` keeps the generation it opened until its own next ingest.
 """
 
 from __future__ import annotations
@@ -15,18 +20,19 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import chromadb
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
 from tqdm import tqdm
 
+from rag import storage
 from rag.chunking import chunk_paper
 from rag.digest import content_hash
 from rag.embedding import ChromaEmbedding, Encoder
+from rag.errors import IndexStateError
 from rag.records import Chunk, Paper
+from rag.texts import EMPTY_INDEX
 
 log = logging.getLogger(__name__)
 Metadata = dict[str, str | int | float | bool]
@@ -96,8 +102,22 @@ def paper_from_metadata(meta: dict, abstract: str) -> Paper:
     )
 
 
+@dataclass(frozen=True)
+class IngestPlan:
+    """What an ingest must write: chunks to embed and the papers whose old chunks go."""
+
+    pending: list[tuple[Chunk, Metadata, str]]
+    replaced: set[str]
+    added: int
+    updated: int
+
+    @property
+    def changes_nothing(self) -> bool:
+        return not self.pending and not self.replaced
+
+
 class PaperIndex:
-    """A Chroma collection of abstract chunks, stored under `path`."""
+    """A Chroma collection of abstract chunks, stored under `path` (see `rag.storage`)."""
 
     def __init__(
         self,
@@ -106,25 +126,41 @@ class PaperIndex:
         collection: str = "papers",
         chunk_tokens: int = 200,
         chunk_overlap: int = 1,
+        lock_timeout: float = 600.0,
     ) -> None:
         self.path = Path(path)
         self.encoder = encoder
         self.collection_name = collection
         self.chunk_tokens = chunk_tokens
         self.chunk_overlap = chunk_overlap
+        self.lock_timeout = lock_timeout
+        self._live: chromadb.Collection | None = None
 
-    @cached_property
+    @property
     def collection(self) -> chromadb.Collection:
-        self.path.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(
-            path=str(self.path),
-            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-        )
-        return client.get_or_create_collection(
-            self.collection_name,
-            embedding_function=ChromaEmbedding(self.encoder),
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+        """The live generation, checked when first opened; `IndexStateError` when unusable."""
+        live = self._open_live()
+        if live is None:
+            raise IndexStateError(EMPTY_INDEX)
+        return live
+
+    def _open_live(self) -> chromadb.Collection | None:
+        """The live generation, opened once (None: nothing ingested yet)."""
+        if self._live is None and storage.has_database(self.path):
+            self._live = self._read_live(storage.open_client(self.path))
+        return self._live
+
+    def _read_live(self, client: chromadb.ClientAPI) -> chromadb.Collection | None:
+        pointer = storage.read_pointer(self.path, self.collection_name)
+        if pointer is None:
+            # An index from before generations keeps its one collection under the plain name.
+            names = {c.name for c in client.list_collections()}
+            if self.collection_name not in names:
+                return None
+            pointer = storage.Pointer(live=self.collection_name)
+        live = storage.get_generation(client, self.path, pointer.live)
+        storage.check_generation(live, self.path, self.encoder.name, self.encoder.dimension)
+        return live
 
     def fingerprint(self, paper: Paper) -> str:
         """Changes whenever the paper, the chunking or the encoder changes."""
@@ -139,28 +175,19 @@ class PaperIndex:
         return hashlib.sha1(recipe.encode()).hexdigest()
 
     def count(self) -> int:
-        return self.collection.count()
+        live = self._open_live()
+        return live.count() if live else 0
 
-    def _stored_fingerprints(self) -> dict[str, tuple[str, int]]:
-        rows = self.collection.get(where={"chunk": 0}, include=["metadatas"])
-        return {
-            str(m["paper_id"]): (str(m["fingerprint"]), int(m["n_chunks"]))
-            for m in rows["metadatas"] or []
-        }
-
-    def ingest(
-        self, papers: Sequence[Paper], batch_size: int = 32, progress: bool = True
-    ) -> IngestReport:
-        """Add new papers, replace changed ones, leave unchanged ones alone."""
-        started = time.perf_counter()
-        stored = self._stored_fingerprints()
+    def plan(self, papers: Sequence[Paper], live: chromadb.Collection | None) -> IngestPlan:
+        """Chunks of the new and changed papers, compared by fingerprint with `live`."""
+        stored = _stored_fingerprints(live) if live else {}
         pending: list[tuple[Chunk, Metadata, str]] = []
-        stale_ids: list[str] = []
-        added = updated = 0
+        replaced: set[str] = set()
+        added = 0
         for paper in papers:
             fingerprint = self.fingerprint(paper)
             previous = stored.get(paper.paper_id)
-            if previous and previous[0] == fingerprint:
+            if previous == fingerprint:
                 continue
             chunks = chunk_paper(
                 paper, self.encoder.count_tokens, self.chunk_tokens, self.chunk_overlap
@@ -172,26 +199,76 @@ class PaperIndex:
                     chunk_meta["abstract"] = paper.abstract
                 pending.append((chunk, chunk_meta, chunk.text))
             if previous:
-                updated += 1
-                stale_ids += [f"{paper.paper_id}:{n}" for n in range(len(chunks), previous[1])]
+                replaced.add(paper.paper_id)
             else:
                 added += 1
-        self._write(pending, batch_size, progress)
-        if stale_ids:
-            self.collection.delete(ids=stale_ids)
+        return IngestPlan(pending, replaced, added, len(replaced))
+
+    def ingest(
+        self,
+        papers: Sequence[Paper],
+        batch_size: int = 32,
+        progress: bool = True,
+        rebuild: bool = False,
+    ) -> IngestReport:
+        """Add new papers, replace changed ones, leave unchanged ones alone.
+
+        The result becomes visible all at once, when the new generation is switched in.
+        `rebuild` starts from nothing, whatever state (or damage) the index is in.
+        """
+        started = time.perf_counter()
+        plan = None if rebuild else self.plan(papers, self._open_live())
+        if plan is None or not plan.changes_nothing:
+            with storage.writer_lock(self.path, self.lock_timeout):
+                plan = self._write_generation(papers, batch_size, progress, rebuild)
         report = IngestReport(
             papers=len(papers),
-            added=added,
-            updated=updated,
-            unchanged=len(papers) - added - updated,
-            chunks_embedded=len(pending),
+            added=plan.added,
+            updated=plan.updated,
+            unchanged=len(papers) - plan.added - plan.updated,
+            chunks_embedded=len(plan.pending),
             seconds=time.perf_counter() - started,
         )
         log.info("ingest: %s", report)
         return report
 
-    def _write(
-        self, pending: list[tuple[Chunk, Metadata, str]], batch_size: int, progress: bool
+    def _write_generation(
+        self, papers: Sequence[Paper], batch_size: int, progress: bool, rebuild: bool
+    ) -> IngestPlan:
+        """Under the lock: fill a new generation and switch readers to it."""
+        if rebuild and storage.has_database(self.path):
+            try:
+                storage.open_client(self.path)
+            except IndexStateError:
+                storage.wipe_database(self.path)
+        client = storage.open_client(self.path)
+        # Another writer may have switched generations while this one waited for the lock.
+        self._live = None if rebuild else self._read_live(client)
+        plan = self.plan(papers, self._live)
+        if plan.changes_nothing and not rebuild:
+            return plan
+        name = storage.new_generation(self.collection_name)
+        staged = client.create_collection(
+            name,
+            embedding_function=ChromaEmbedding(self.encoder),
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"encoder": self.encoder.name, "dimension": self.encoder.dimension},
+        )
+        if self._live is not None:
+            _copy_chunks(self._live, staged, skip=plan.replaced, batch_size=COPY_BATCH)
+        self._embed(staged, plan.pending, batch_size, progress)
+        previous = None if self._live is None else self._live.name
+        storage.write_pointer(self.path, self.collection_name, storage.Pointer(name, previous))
+        storage.drop_generations(client, self.collection_name, keep=(name, previous))
+        self._live = staged
+        return plan
+
+    def _embed(
+        self,
+        target: chromadb.Collection,
+        pending: list[tuple[Chunk, Metadata, str]],
+        batch_size: int,
+        progress: bool,
     ) -> None:
         bar = tqdm(
             total=len(pending), unit="chunk", desc="Embedding", disable=not progress or not pending
@@ -200,7 +277,7 @@ class PaperIndex:
             for start in range(0, len(pending), batch_size):
                 batch = pending[start : start + batch_size]
                 vectors = self.encoder.encode([c.embed_text for c, _, _ in batch], batch_size)
-                self.collection.upsert(
+                target.add(
                     ids=[c.chunk_id for c, _, _ in batch],
                     embeddings=vectors,
                     metadatas=[m for _, m, _ in batch],
@@ -210,8 +287,10 @@ class PaperIndex:
 
     def papers(self) -> dict[str, Paper]:
         """Every indexed paper, rebuilt from chunk 0's metadata, in source order."""
-        rows = self.collection.get(where={"chunk": 0}, include=["metadatas"])
-        metas = rows["metadatas"] or []
+        live = self._open_live()
+        if live is None:
+            return {}
+        metas = live.get(where={"chunk": 0}, include=["metadatas"])["metadatas"] or []
         found = [paper_from_metadata(m, str(m.get("abstract", ""))) for m in metas]
         found.sort(key=lambda p: (p.source_file, p.source_line))
         return {p.paper_id: p for p in found}
@@ -241,9 +320,10 @@ class PaperIndex:
     def score_papers(self, vector: np.ndarray, paper_ids: Sequence[str]) -> list[ChunkHit]:
         """Every chunk of the given papers, scored against `vector` (for papers found by
         keyword search alone, which the nearest-chunk search did not reach)."""
-        if not paper_ids:
+        live = self._open_live()
+        if not paper_ids or live is None:
             return []
-        rows = self.collection.get(
+        rows = live.get(
             where={"paper_id": {"$in": list(paper_ids)}},
             include=["documents", "metadatas", "embeddings"],
         )
@@ -253,3 +333,29 @@ class PaperIndex:
                 rows["ids"], rows["documents"], rows["metadatas"], rows["embeddings"], strict=True
             )
         ]
+
+
+# Chunks copied per request from the live generation into the next (vectors included).
+COPY_BATCH = 1000
+
+
+def _stored_fingerprints(live: chromadb.Collection) -> dict[str, str]:
+    rows = live.get(where={"chunk": 0}, include=["metadatas"])
+    return {str(m["paper_id"]): str(m["fingerprint"]) for m in rows["metadatas"] or []}
+
+
+def _copy_chunks(
+    source: chromadb.Collection, target: chromadb.Collection, skip: set[str], batch_size: int
+) -> None:
+    """Every chunk of `source` except those of the papers in `skip`, vectors and all."""
+    include = ["embeddings", "metadatas", "documents"]
+    for offset in range(0, source.count(), batch_size):
+        rows = source.get(include=include, limit=batch_size, offset=offset)
+        keep = [i for i, m in enumerate(rows["metadatas"]) if m["paper_id"] not in skip]
+        if keep:
+            target.add(
+                ids=[rows["ids"][i] for i in keep],
+                embeddings=[rows["embeddings"][i] for i in keep],
+                metadatas=[rows["metadatas"][i] for i in keep],
+                documents=[rows["documents"][i] for i in keep],
+            )

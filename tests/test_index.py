@@ -1,4 +1,4 @@
-"""Ingest is incremental: unchanged papers embed nothing, changed ones replace their chunks."""
+"""Ingest is incremental and switches generations atomically; rebuild starts from nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rag import Pipeline
 from rag.digest import load_digest
 from rag.embedding import Encoder
 from rag.index import PaperIndex
+from rag.storage import open_client
 
 
 @pytest.fixture
@@ -85,3 +86,54 @@ def test_search_returns_the_matching_paper_first(index: PaperIndex, tiny_digest,
     hits = index.search(encoder.encode_query("predicting ocean tides at coastal stations"), 3)
     assert hits[0].paper_id == load_digest(tiny_digest)[1].paper_id
     assert hits[0].score > hits[-1].score
+
+
+def test_a_reader_keeps_its_generation_while_an_ingest_switches(
+    tmp_path: Path, tiny_digest: Path, encoder: Encoder
+):
+    papers = load_digest(tiny_digest)
+    writer = PaperIndex(tmp_path / "index", encoder)
+    writer.ingest(papers[:2], progress=False)
+    reader = PaperIndex(tmp_path / "index", encoder)
+    assert len(reader.papers()) == 2
+    writer.ingest(papers, progress=False)
+    # The reader opened before the switch still reads its generation, whole.
+    assert len(reader.papers()) == 2
+    assert len(PaperIndex(tmp_path / "index", encoder).papers()) == 3
+    writer.ingest([papers[0]], progress=False)  # adds nothing: no new generation
+    assert len(reader.papers()) == 2
+
+
+def test_only_the_live_and_the_replaced_generation_are_kept(index: PaperIndex, tiny_digest: Path):
+    papers = load_digest(tiny_digest)
+    for end in (1, 2, 3):
+        index.ingest(papers[:end], progress=False)
+    names = [c.name for c in open_client(index.path).list_collections()]
+    assert len(names) == 2
+    assert index.collection.name in names
+
+
+def test_rebuild_embeds_everything_again_into_one_generation(index: PaperIndex, tiny_digest: Path):
+    papers = load_digest(tiny_digest)
+    first = index.ingest(papers, progress=False)
+    rebuilt = index.ingest(papers, progress=False, rebuild=True)
+    assert (rebuilt.added, rebuilt.chunks_embedded) == (3, first.chunks_embedded)
+    assert [c.name for c in open_client(index.path).list_collections()] == [index.collection.name]
+    assert list(index.papers().values()) == papers
+
+
+def test_reading_a_folder_never_ingested_finds_nothing_and_writes_nothing(
+    tmp_path: Path, encoder: Encoder
+):
+    index = PaperIndex(tmp_path / "absent", encoder)
+    assert (
+        index.count(),
+        index.papers(),
+        index.score_papers(encoder.encode_query("x"), ["a"]),
+    ) == (
+        0,
+        {},
+        [],
+    )
+    assert index.search(encoder.encode_query("tides"), 3) == []
+    assert not (tmp_path / "absent").exists()

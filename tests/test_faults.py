@@ -1,0 +1,324 @@
+"""Faults in the index, caused for real: a killed ingest, two ingests at once, damaged folders.
+
+Ingests run as separate `python -m rag` processes, killed with SIGKILL mid-embedding; damage is
+done to the files Chroma wrote. After each fault the index either answers exactly as before or
+refuses to open with one message naming the rebuild command, and the rebuild repairs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chromadb
+import pytest
+from conftest import SEED
+
+from rag import Pipeline
+from rag.digest import load_digest
+from rag.embedding import BACKENDS, Encoder
+from rag.errors import IndexStateError
+from rag.index import PaperIndex
+from rag.storage import DATABASE, open_client, writer_lock
+from rag.texts import INDEX_REBUILD_HINT
+
+ROOT = Path(__file__).resolve().parent.parent
+# Papers in the large digest: several seconds of embedding on two cores, so a kill lands mid-way.
+LARGE = 400
+QUESTIONS = (
+    "How quickly do soil microbes respond to drought?",
+    "How far ahead can tides be forecast?",
+    "How many qubits does lattice sorting save?",
+)
+# tqdm's progress line once at least one batch is written: "Embedding:   3%|...| 32/1203".
+EMBEDDING_STARTED = re.compile(r"Embedding:.*\| *[1-9]\d*/\d+")
+
+
+def rag_command(index: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "rag", "--index", str(index), *args]
+
+
+def rag_env() -> dict[str, str]:
+    return {"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"}
+
+
+def start_ingest(index: Path, *digests: Path, log: Path) -> subprocess.Popen[str]:
+    """An ingest in its own process, its progress bar written to `log`."""
+    with open(log, "w") as stderr:
+        return subprocess.Popen(
+            rag_command(index, "ingest", *map(str, digests)),
+            cwd=ROOT,
+            env=rag_env(),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+
+
+def wait_for_embedding(process: subprocess.Popen[str], log: Path, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not EMBEDDING_STARTED.search(log.read_text(errors="replace")):
+        assert process.poll() is None, f"ingest ended before embedding: {log.read_text()}"
+        assert time.monotonic() < deadline, "ingest never started embedding"
+        time.sleep(0.05)
+
+
+def write_large_digest(path: Path, n: int = LARGE) -> Path:
+    """`n` distinct papers in JSONL, their words drawn from the seed listing."""
+    words = re.findall(r"[A-Za-z]{4,}", SEED.read_text(encoding="utf-8"))
+    rng = random.Random(7)
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(n):
+            title = f"Synthetic Study {i} of {' '.join(rng.sample(words, 3))}"
+            abstract = " ".join(rng.choices(words, k=60)) + "."
+            out.write(json.dumps({"title": title, "abstract": abstract}) + "\n")
+    return path
+
+
+def pipeline_over(index: Path, digest: Path, encoder: Encoder) -> Pipeline:
+    settings = {"index": {"path": index, "digests": (digest,), "progress": False}}
+    return Pipeline(settings, encoder=encoder)
+
+
+def answers(pipeline: Pipeline) -> list[tuple[str, tuple[str, ...]]]:
+    """What the pipeline says to each question, with the titles it cites."""
+    replies = [pipeline.ask(question) for question in QUESTIONS]
+    return [(a.text, tuple(c.title for c in a.citations)) for a in replies]
+
+
+def generations(index: Path) -> list[str]:
+    return sorted(c.name for c in open_client(index).list_collections())
+
+
+# ---------------------------------------------------------------- killed and concurrent ingests
+
+
+@pytest.mark.slow
+def test_killed_ingest_leaves_the_previous_index_whole_and_the_next_completes(
+    tmp_path: Path, tiny_digest: Path, encoder: Encoder
+):
+    index = tmp_path / "index"
+    first = pipeline_over(index, tiny_digest, encoder)
+    before_papers, before_answers = first.papers, answers(first)
+    large = write_large_digest(tmp_path / "large.jsonl")
+
+    process = start_ingest(index, tiny_digest, large, log=tmp_path / "killed.log")
+    wait_for_embedding(process, tmp_path / "killed.log")
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+
+    reopened = pipeline_over(index, tiny_digest, encoder)
+    assert reopened.papers == before_papers
+    assert answers(reopened) == before_answers
+    assert answers(first) == before_answers
+
+    again = subprocess.run(
+        rag_command(index, "ingest", str(tiny_digest), str(large)),
+        cwd=ROOT,
+        env=rag_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"{LARGE + 3} papers: {LARGE} added, 0 updated, 3 unchanged" in again.stdout
+    completed = PaperIndex(index, encoder).papers()
+    assert len(completed) == LARGE + 3
+    assert {pid: completed[pid] for pid in before_papers} == before_papers
+    # The killed run's half-filled generation is gone: the live one and the one it replaced.
+    assert len(generations(index)) == 2
+
+
+@pytest.mark.slow
+def test_two_ingests_at_once_take_turns_and_embed_each_paper_once(tmp_path: Path):
+    index = tmp_path / "index"
+    large = write_large_digest(tmp_path / "large.jsonl", n=LARGE // 2)
+    first = start_ingest(index, large, log=tmp_path / "first.log")
+    wait_for_embedding(first, tmp_path / "first.log")
+    second = start_ingest(index, large, log=tmp_path / "second.log")
+    first_out, _ = first.communicate(timeout=600)
+    second_out, _ = second.communicate(timeout=600)
+    assert (first.returncode, second.returncode) == (0, 0), (tmp_path / "second.log").read_text()
+    assert f"{LARGE // 2} added" in first_out
+    # The second waited for the lock, then found the first one's work already live.
+    assert f"{LARGE // 2} unchanged; 0 chunks embedded" in second_out
+    reopened = PaperIndex(index, Encoder())
+    assert len(reopened.papers()) == LARGE // 2
+    assert reopened.count() == len(set(reopened.collection.get()["ids"]))
+    assert len(generations(index)) == 1
+
+
+def test_ingest_gives_up_clearly_when_another_writer_holds_the_lock(
+    tmp_path: Path, tiny_digest: Path, encoder: Encoder
+):
+    index = tmp_path / "index"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from rag.storage import writer_lock\n"
+            f"with writer_lock(Path({str(index)!r}), 5):\n"
+            "    print('locked', flush=True); time.sleep(60)",
+        ],
+        cwd=ROOT,
+        env=rag_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        waiting = PaperIndex(index, encoder, lock_timeout=1.5)
+        started = time.monotonic()
+        with pytest.raises(IndexStateError, match="Another ingest is writing") as error:
+            waiting.ingest(load_digest(tiny_digest), progress=False)
+        assert 1.5 <= time.monotonic() - started < 10
+        assert str(index) in str(error.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    with writer_lock(index, 5):  # a killed holder's lock is released with its process
+        pass
+
+
+# ---------------------------------------------------------------- damaged or foreign folders
+
+
+@pytest.fixture
+def built(tmp_path: Path, tiny_digest: Path, encoder: Encoder) -> Path:
+    index = tmp_path / "index"
+    PaperIndex(index, encoder).ingest(load_digest(tiny_digest), progress=False)
+    return index
+
+
+def segment_files(index: Path) -> list[Path]:
+    return [f for d in index.iterdir() if d.is_dir() for f in d.iterdir()]
+
+
+def garbage_database(index: Path) -> None:
+    (index / DATABASE).write_bytes(os.urandom(8192))
+
+
+def garbage_pointer(index: Path) -> None:
+    (index / "papers.live.json").write_text("{not json")
+
+
+def pointer_to_nowhere(index: Path) -> None:
+    (index / "papers.live.json").write_text('{"live": "papers.000000000000"}')
+
+
+DAMAGE = {
+    "its database is unreadable": garbage_database,
+    "papers.live.json is damaged": garbage_pointer,
+    "its live collection 'papers.000000000000' is missing": pointer_to_nowhere,
+}
+
+
+@pytest.mark.parametrize("problem", DAMAGE)
+def test_damaged_index_is_refused_at_open_and_rebuild_repairs_it(
+    built: Path, tiny_digest: Path, encoder: Encoder, problem: str
+):
+    expected = PaperIndex(built, encoder).papers()
+    DAMAGE[problem](built)
+    with pytest.raises(IndexStateError) as error:
+        PaperIndex(built, encoder).papers()
+    assert problem in str(error.value)
+    assert INDEX_REBUILD_HINT in str(error.value)
+    repaired = PaperIndex(built, encoder)
+    report = repaired.ingest(load_digest(tiny_digest), progress=False, rebuild=True)
+    assert (report.added, report.unchanged) == (3, 0)
+    assert PaperIndex(built, encoder).papers() == expected
+
+
+def test_index_of_another_encoder_is_refused(built: Path, tiny_digest: Path, encoder: Encoder):
+    other = Encoder(backend=next(b for b in BACKENDS if b != encoder.backend_name))
+    with pytest.raises(IndexStateError) as error:
+        PaperIndex(built, other).ingest(load_digest(tiny_digest), progress=False)
+    assert f"built by {encoder.name} (384 dimensions), not {other.name}" in str(error.value)
+    report = PaperIndex(built, other).ingest(load_digest(tiny_digest), progress=False, rebuild=True)
+    assert report.chunks_embedded > 0
+    assert PaperIndex(built, other).collection.metadata["encoder"] == other.name
+    with pytest.raises(IndexStateError, match=f"built by {other.name}"):
+        PaperIndex(built, encoder).count()
+
+
+def test_older_index_of_another_dimension_is_refused(tmp_path: Path, encoder: Encoder):
+    index = tmp_path / "index"
+    # An index from before generations and metadata, filled by a 768-dimension model.
+    legacy = open_client(index).create_collection("papers")
+    legacy.add(ids=["a:0"], embeddings=[[0.1] * 768], metadatas=[{"paper_id": "a", "chunk": 0}])
+    with pytest.raises(IndexStateError) as error:
+        PaperIndex(index, encoder).count()
+    assert f"(768 dimensions), not {encoder.name} (384 dimensions)" in str(error.value)
+
+
+def ask_in_new_process(index: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        rag_command(index, "ask", "How far ahead can tides be forecast?"),
+        cwd=ROOT,
+        env={**rag_env(), "RAG_INDEX_DIGESTS": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ask_on_a_damaged_index_prints_one_line_naming_the_rebuild(built: Path):
+    garbage_database(built)
+    result = ask_in_new_process(built)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: The index in {built} cannot be used")
+    assert line.endswith(INDEX_REBUILD_HINT + ".")
+
+
+# Chroma writes a collection's vector index to disk once it holds this many vectors.
+PERSISTED = 1100
+
+
+@pytest.mark.slow
+def test_damaged_vector_files_are_refused_and_rebuild_repairs_them(
+    tmp_path: Path, tiny_digest: Path, encoder: Encoder
+):
+    index = tmp_path / "index"
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(
+        "".join(
+            json.dumps({"title": f"Field Note {i}", "abstract": f"Tide gauge {i} read high."})
+            + "\n"
+            for i in range(PERSISTED)
+        )
+    )
+    papers = load_digest(tiny_digest) + load_digest(notes)
+    PaperIndex(index, encoder).ingest(papers, progress=False)
+    for file in segment_files(index):
+        file.write_bytes(os.urandom(max(file.stat().st_size, 64)))
+    # A new process reads the damaged files; this one still holds the vectors in memory.
+    refused = ask_in_new_process(index)
+    assert refused.returncode == 2
+    assert "is damaged" in refused.stderr
+    assert INDEX_REBUILD_HINT in refused.stderr
+    PaperIndex(index, encoder).ingest(papers, progress=False, rebuild=True)
+    repaired = ask_in_new_process(index)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "[1] Tidal Forecasting with Graph Neural Networks" in repaired.stdout
+
+
+def test_stray_files_in_the_index_folder_change_nothing(built: Path, encoder: Encoder):
+    expected = PaperIndex(built, encoder).papers()
+    (built / "notes.txt").write_bytes(os.urandom(300))
+    (built / "0000").mkdir()
+    (built / "0000" / "junk.bin").write_bytes(os.urandom(300))
+    assert PaperIndex(built, encoder).papers() == expected
+
+
+def test_collection_records_its_encoder_and_dimension(built: Path, encoder: Encoder):
+    live = PaperIndex(built, encoder).collection
+    assert live.metadata == {"encoder": encoder.name, "dimension": 384}
+    assert isinstance(live, chromadb.Collection)
