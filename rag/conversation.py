@@ -28,6 +28,7 @@ _LEANS_ON_CONTEXT = re.compile(
 # "Which of those ...": the follow-up picks among the papers already named ("they" usually
 # means the authors, so it does not count).
 _REFERS_TO_SET = re.compile(r"\b(those|these|of the(se|m)|among (them|those))\b", re.I)
+_CITATION = re.compile(r"\[(\d+)\]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
 _FILLER = frozenset(
     "what which who how when why where does do did is are was were the a an of to in on for "
@@ -88,17 +89,23 @@ def standalone_question(
 ) -> Standalone:
     """The question itself when it stands alone, else joined with the conversation's subject.
 
-    The subject is the papers the last answer named; when its text names none by title (a
-    shortened title, or another tool's answer), `recall_subject` answers the previous question
-    again to find them.
+    The subject is the papers the last answer named; when its text cites more papers than it
+    names by title (shortened titles, or another tool's answer), `recall_subject` answers the
+    previous question again to find the rest.
     """
     if not history or not is_follow_up(question):
         return Standalone(question, rewritten=False)
     previous_question = last_turn(history, "user")
-    subject = cited_papers(last_turn(history, "assistant"), papers)
+    previous_answer = last_turn(history, "assistant")
+    subject = cited_papers(previous_answer, papers)
     if not subject and previous_question:
         subject = cited_papers(previous_question, papers)
-    if not subject and previous_question and recall_subject:
+    cited_numbers = set(_CITATION.findall(previous_answer))
+    if len(subject) < len(cited_numbers) and previous_question and recall_subject:
+        # Some cited papers were named in a way no title matches: ask the question again.
+        named = {p.paper_id for p in subject}
+        subject += [p for p in recall_subject(previous_question) if p.paper_id not in named]
+    elif not subject and previous_question and recall_subject:
         subject = list(recall_subject(previous_question))
     titles = "; ".join(p.title for p in subject[:TITLES_CARRIED])
     parts = [question, previous_question, titles]

@@ -92,3 +92,29 @@ def test_a_subject_named_in_no_title_is_recalled_by_asking_the_previous_question
     assert asked == ["Which work fixes thought collapse?"]
     assert result.subject_papers == (GTR,)
     assert GTR.title in result.query
+
+
+def test_papers_cited_but_not_named_by_title_are_recalled_from_the_previous_question():
+    history = [
+        {"role": "user", "content": "Which papers came out in March?"},
+        {"role": "assistant", "content": "Guided Thought Reinforcement [1] and CURE [2]."},
+    ]
+    asked = []
+
+    def recall(question: str) -> list[Paper]:
+        asked.append(question)
+        return [GTR, CURE]
+
+    result = standalone_question("Which of those is about tokens?", history, PAPERS, recall)
+    assert asked == ["Which papers came out in March?"]
+    # CURE is named; the recalled answer adds the paper only cited by number.
+    assert [p.paper_id for p in result.subject_papers] == ["c", "g"]
+    assert result.refers_to_set
+
+
+def test_an_answer_whose_citations_are_all_named_is_not_asked_again():
+    def recall(question: str) -> list[Paper]:
+        raise AssertionError("every cited paper was named")
+
+    result = standalone_question("What did they find?", HISTORY, PAPERS, recall)
+    assert [p.paper_id for p in result.subject_papers] == ["g"]
