@@ -18,7 +18,7 @@ QUALITY_FLOORS := recall@5=0.91 all_gold@5=0.85 mrr=0.91 ndcg@10=0.9 citation_re
 
 BENCH_SIZES ?= 44
 
-.PHONY: run test test-quick quality eval lint fix bench ingest clean
+.PHONY: run test chromium test-quick quality eval lint fix bench ingest clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,12 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(BIN)/python app.py
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium; Playwright's own browser download is not used.
+chromium:
+	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory quality
 
