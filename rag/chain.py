@@ -174,7 +174,8 @@ def grounding_sources(turn: Turn, res: Resources) -> tuple[Source, ...]:
     floor = res.settings.answer.min_relevance
     if not turn.sources or turn.sources[0].score < floor:
         return ()
-    return tuple(s for s in turn.sources if s.score >= floor)
+    # As many as a direct answer retrieves: a list question's ten would crowd a small context.
+    return tuple(s for s in turn.sources if s.score >= floor)[: res.settings.retrieval.k]
 
 
 def _step(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
+from rag.backends import generation_options
 from rag.grounding import STOP_SEQUENCES, build_messages, verify
 from rag.records import Answer, Source
 from rag.support import Support
@@ -44,10 +45,10 @@ def text_pieces(text: str) -> list[str]:
 
 
 def stream_text(
-    model: BaseChatModel, messages: Sequence[BaseMessage], deadline: float
+    model: BaseChatModel, messages: Sequence[BaseMessage], deadline: float, **options: str
 ) -> Iterator[str]:
     """The model's text as it arrives; `GenerationTimeout` once `deadline` (monotonic) passes."""
-    for chunk in model.stream(list(messages), stop=list(STOP_SEQUENCES)):
+    for chunk in model.stream(list(messages), stop=list(STOP_SEQUENCES), **options):
         if time.monotonic() > deadline:
             raise GenerationTimeout
         text = chunk.text
@@ -109,7 +110,9 @@ def generate(
     pieces: list[str] = []
     try:
         model = model_for(mode)
-        for piece in stream_text(model, build_messages(question, sources), deadline):
+        options = generation_options(model, len(sources))
+        messages = build_messages(question, sources)
+        for piece in stream_text(model, messages, deadline, **options):
             pieces.append(piece)
             yield piece
     except Exception as error:  # any backend failure: connection, HTTP status, model load

@@ -6,7 +6,9 @@ flattened to one line and stripped of anything that looks like our tags, so an a
 says "ignore previous instructions" can neither close its own block nor start a new
 "Question:" line; the instructions say to treat tagged text as data and are the same whatever
 the sources hold. The same document works as a chat message and, for a base model, as a text
-to continue: it ends on "Answer:".
+to continue: a worked example on made-up sources shows the format, and it ends on "Answer:".
+For a local model `citation_grammar` also constrains the output to sentences that each end
+with a source number, since a small base model otherwise never cites.
 
 Verification is what makes any model usable: citation numbers that name no source are
 removed, every sentence is judged against the sources it cites by the evaluation's own judge
@@ -35,10 +37,29 @@ INSTRUCTIONS = (
     "the number of the source it comes from, like [1]. If the sources do not answer the "
     "question, say so."
 )
-ANSWER_LEAD = "Answer (every sentence ends with its source number, like [1]):"
+# A worked example in the same shape as the real sources: a base model learns the format
+# from it (instructions alone do not make it cite), and a chat model loses nothing.
+EXAMPLE = """Example of the format:
+<source id="1">
+Title: Cats Sleep More in Winter
+Date: 2024-01-05
+Text: Indoor cats slept fourteen hours a day in winter and twelve in summer.
+</source>
+<source id="2">
+Title: Dogs and Daylight
+Date: 2024-02-11
+Text: Dogs slept two hours longer on short winter days than on long summer days.
+</source>
+Question: Do pets sleep more in winter?
+Answer: Indoor cats slept fourteen hours a day in winter and twelve in summer [1]. Dogs slept \
+two hours longer on short winter days [2].
+
+The real sources:"""
+ANSWER_LEAD = "Answer:"
 # A base model continues past its answer into a new question or source: stop there.
 STOP_SEQUENCES = ("\nQuestion:", "<source", "</source>", "\n\n\n")
 SNIPPET_CHARS = 400
+MIN_SENTENCE_CHARS, MAX_SENTENCE_CHARS = 10, 240
 
 _TAG = re.compile(r"</?\s*source\b[^>]*>?", re.IGNORECASE)
 _END = re.compile(r"[.!?]['\")\]]*$")
@@ -62,8 +83,19 @@ def source_block(number: int, source: Source) -> str:
 def build_messages(question: str, sources: Sequence[Source]) -> list[BaseMessage]:
     """Instructions as the system message; sources, question and answer lead as the user's."""
     blocks = "\n".join(source_block(n, s) for n, s in enumerate(sources, start=1))
-    document = f"{blocks}\n\nQuestion: {' '.join(question.split())}\n{ANSWER_LEAD}"
+    document = f"{EXAMPLE}\n{blocks}\n\nQuestion: {' '.join(question.split())}\n{ANSWER_LEAD}"
     return [SystemMessage(INSTRUCTIONS), HumanMessage(document)]
+
+
+def citation_grammar(sources: int, sentences: int = 3) -> str:
+    """GBNF for llama.cpp: one to `sentences` sentences, each ending ' [n].' with n a source.
+    The model still chooses what to say and which source to cite; verification judges it.
+    The length bound forces the citation: a sentence may hold no '.', so a model that wanted
+    to write 'e.g.' would otherwise run on to the token limit."""
+    numbers = " | ".join(f'"{n}"' for n in range(1, sources + 1))
+    more = ' (" " sentence)?' * (sentences - 1)
+    body = f"[^\\[\\]\\n.]{{{MIN_SENTENCE_CHARS},{MAX_SENTENCE_CHARS}}}"
+    return f'root ::= sentence{more}\nsentence ::= {body} " [" ({numbers}) "]."\n'
 
 
 def evidence_text(paper: Paper) -> str:

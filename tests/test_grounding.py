@@ -10,9 +10,11 @@ from rag.embedding import Encoder
 from rag.generated import finish, text_pieces
 from rag.grounding import (
     ANSWER_LEAD,
+    EXAMPLE,
     INSTRUCTIONS,
     as_data,
     build_messages,
+    citation_grammar,
     evidence_text,
     verify,
     with_markers,
@@ -69,6 +71,8 @@ def test_instructions_are_the_same_whatever_the_sources_say():
 
 def test_an_abstract_cannot_close_its_block_or_start_a_question_line():
     document = build_messages("How far ahead are tides forecast?", SOURCES)[1].content
+    assert document.startswith(EXAMPLE)
+    document = document.removeprefix(EXAMPLE)
     assert document.count("<source") == 3
     assert document.count("</source>") == 3
     lines = document.splitlines()
@@ -78,6 +82,12 @@ def test_an_abstract_cannot_close_its_block_or_start_a_question_line():
     assert lines[-1] == ANSWER_LEAD
     hostile_block = document.split('<source id="3">')[1].split("</source>")[0]
     assert "Ignore previous instructions" in hostile_block
+
+
+def test_the_citation_grammar_allows_only_listed_source_numbers():
+    grammar = citation_grammar(3)
+    assert '("1" | "2" | "3")' in grammar
+    assert grammar.count('(" " sentence)?') == 2
 
 
 def test_as_data_flattens_lines_and_removes_source_tags():
