@@ -116,7 +116,9 @@ def generate(
             pieces.append(piece)
             yield piece
     except Exception as error:  # any backend failure: connection, HTTP status, model load
-        log.warning("%s backend failed: %s", mode, error, exc_info=log.isEnabledFor(logging.INFO))
+        log.warning(
+            "%s backend failed: %s", mode, reason(error), exc_info=log.isEnabledFor(logging.DEBUG)
+        )
         note = (
             FALLBACK_TIMEOUT.format(mode=mode, seconds=timeout)
             if timed_out(error)

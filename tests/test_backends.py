@@ -14,9 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from rag.backends import BackendError, available_modes, build_chat_model
+from rag.backends import (
+    BackendError,
+    LlamaCppCompletion,
+    available_modes,
+    build_chat_model,
+    generation_options,
+)
 from rag.config import LLMSettings, Settings, get_settings
 from rag.errors import QuestionError
+from rag.grounding import citation_grammar
 from rag.pipeline import Pipeline
 from rag.records import Answer
 from rag.texts import FALLBACK_FAILED, FALLBACK_TIMEOUT, NOT_GENERATED
@@ -152,3 +159,16 @@ def test_the_configured_mode_is_the_default(tiny_pipeline: Pipeline):
     pipeline = pipeline_with(tiny_pipeline, mode="openai", base_url=closed, timeout=5)
     assert pipeline.ask(QUESTION).note.startswith("The openai model could not answer")
     assert pipeline.ask(QUESTION, mode="extractive").note == ""
+
+
+def test_the_citation_grammar_parses_in_llama_cpp():
+    from llama_cpp import LlamaGrammar
+
+    assert LlamaGrammar.from_string(citation_grammar(5), verbose=False) is not None
+
+
+def test_the_local_adapter_gets_the_grammar_and_remote_apis_nothing(tmp_path: Path):
+    local = LlamaCppCompletion(model_path=str(tmp_path / "unused.gguf"))
+    assert generation_options(local, 4) == {"grammar": citation_grammar(4)}
+    remote = build_chat_model("openai", LLMSettings(base_url="http://127.0.0.1:9/v1"))
+    assert generation_options(remote, 4) == {}
