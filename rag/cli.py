@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="add digest files to the index")
     ingest.add_argument("paths", nargs="*", type=Path, help="digest files (.txt, .json, .jsonl)")
     ingest.add_argument("--year", type=int, help="year for listing dates that give none")
+    ingest.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="drop the index and embed every paper again (repairs a damaged index)",
+    )
 
     ask = commands.add_parser("ask", help="answer a question with cited papers")
     ask.add_argument("question", help="the question, in quotes")
@@ -151,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "eval":
         return run_eval(args, pipeline)
     if args.command == "ingest":
-        report = pipeline.ingest([str(p) for p in args.paths] or None)
+        report = pipeline.ingest([str(p) for p in args.paths] or None, rebuild=args.rebuild)
         print(
             f"{report.papers} papers: {report.added} added, {report.updated} updated, "
             f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded "
@@ -209,7 +214,9 @@ def run_eval(args: argparse.Namespace, pipeline: Pipeline) -> int:
     from rag.report import configs_table, write_report
 
     thresholds = parse_thresholds(args.fail_under)
-    questions, problems = load_questions(args.questions)
+    questions, problems = load_questions(
+        args.questions, max_chars=pipeline.settings.answer.max_question_chars
+    )
     for problem in problems:
         print(f"skipped {problem}", file=sys.stderr)
     configs = args.config or ["ours"]

@@ -47,6 +47,9 @@ class IndexSettings:
     chunk_overlap: int = field(
         default=1, metadata={"help": "sentences repeated between neighbouring chunks"}
     )
+    lock_timeout: float = field(
+        default=600.0, metadata={"help": "seconds an ingest waits for another one to finish"}
+    )
     batch_size: int = field(default=32, metadata={"help": "chunks per embedding batch"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar when embedding"})
 

@@ -53,6 +53,8 @@ def check_question(question: object, max_chars: int) -> str:
     """The question, stripped; a `QuestionError` a user can act on when it cannot be asked."""
     if not isinstance(question, str):
         raise QuestionError(QUESTION_NOT_TEXT)
+    # Argument bytes that are not UTF-8 arrive as lone surrogates, which the tokenizer rejects.
+    question = question.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     stripped = question.strip()
     if not stripped:
         raise QuestionError(EMPTY_QUESTION)
@@ -84,13 +86,25 @@ class Pipeline:
     @cached_property
     def index(self) -> PaperIndex:
         s = self.settings.index
-        return PaperIndex(s.path, self.encoder, s.collection, s.chunk_tokens, s.chunk_overlap)
+        return PaperIndex(
+            s.path,
+            self.encoder,
+            s.collection,
+            s.chunk_tokens,
+            s.chunk_overlap,
+            lock_timeout=s.lock_timeout,
+        )
 
-    def ingest(self, paths: Sequence[str] | None = None) -> IngestReport:
-        """Parse digest files (all of them before touching the index) and add them."""
+    def ingest(self, paths: Sequence[str] | None = None, rebuild: bool = False) -> IngestReport:
+        """Parse digest files (all of them before touching the index) and add them.
+
+        `rebuild` embeds everything again into a fresh index: the repair for a damaged one.
+        """
         s = self.settings.index
         papers = load_digests(paths or s.digests, year=s.year)
-        report = self.index.ingest(papers, batch_size=s.batch_size, progress=s.progress)
+        report = self.index.ingest(
+            papers, batch_size=s.batch_size, progress=s.progress, rebuild=rebuild
+        )
         for cached in ("papers", "keyword", "retriever", "chain", "retrieval_chain"):
             self.__dict__.pop(cached, None)
         return report

@@ -33,7 +33,9 @@ NOT_GENERATED = (
 # The index on disk: what went wrong and the one command that repairs it.
 INDEX_REBUILD_HINT = "rebuild it with `python -m rag ingest --rebuild`"
 INDEX_UNUSABLE = "The index in {path} cannot be used: {problem}; " + INDEX_REBUILD_HINT + "."
-INDEX_BUSY = "Another ingest is writing to the index in {path}; gave up after waiting {seconds:g} s."
+INDEX_BUSY = (
+    "Another ingest is writing to the index in {path}; gave up after waiting {seconds:g} s."
+)
 
 # The browser app.
 APP_DESCRIPTION = (

@@ -49,14 +49,6 @@ REFUSED = {
     "100 KB": ("neural collapse " * 6400, QUESTION_TOO_LONG.split("(")[0]),
 }
 
-# The tokenizer cannot take lone surrogates, which is how Python hands over argument bytes that
-# are not UTF-8; `check_question` does not replace them yet, so these end in a traceback.
-SURROGATES_REASON = "check_question keeps lone surrogates, which the tokenizer rejects"
-SURROGATES = pytest.mark.xfail(strict=True, raises=TypeError, reason=SURROGATES_REASON)
-# Through the command line the same TypeError shows as a traceback on stderr.
-SURROGATES_CLI = pytest.mark.xfail(strict=True, raises=AssertionError, reason=SURROGATES_REASON)
-
-
 def check_answer(answer: Answer) -> None:
     """An answer that holds together: text, numbered citations, and only those cited."""
     assert isinstance(answer, Answer)
@@ -73,7 +65,6 @@ def test_odd_question_gets_a_well_formed_answer(seed_pipeline: Pipeline, questio
     check_answer(seed_pipeline.ask(question))
 
 
-@SURROGATES
 def test_lone_surrogates_get_a_well_formed_answer(seed_pipeline: Pipeline):
     check_answer(seed_pipeline.ask("What is \udcff neural \ud800 collapse?"))
 
@@ -140,9 +131,9 @@ CLI_QUESTIONS = [
     *(pytest.param(q, id=name) for name, q in ANSWERABLE.items() if "\x00" not in q),
     *(pytest.param(q, id=name) for name, (q, _) in REFUSED.items() if len(q) < 1000),
     pytest.param(
-        b"What is \xff\xfe neural \xc3 collapse?", id="invalid utf-8", marks=SURROGATES_CLI
+        b"What is \xff\xfe neural \xc3 collapse?", id="invalid utf-8"
     ),
-    pytest.param(b"\xff\xfe\xfd\x80", id="only invalid utf-8", marks=SURROGATES_CLI),
+    pytest.param(b"\xff\xfe\xfd\x80", id="only invalid utf-8"),
 ]
 PRINTING = ["control characters", "binary junk", "right-to-left override", "emoji", "empty"]
 
