@@ -36,7 +36,7 @@ from rag import Answer, Pipeline, QuestionError, get_settings
 from rag.atlas import build_atlas, render_svg
 from rag.backends import available_modes
 from rag.chunking import embed_text
-from rag.config import PROJECT_ROOT
+from rag.config import AppSettings
 from rag.feedback import append_feedback, conversation_markdown, feedback_for, save_export
 from rag.pipeline import check_question
 from rag.texts import (
@@ -66,8 +66,7 @@ from rag.ui_style import CSS
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 TITLE = "Digest QA"
-# Feedback and exports; a settings field (app.data_dir) would replace this constant.
-DATA_DIR = PROJECT_ROOT / ".rag" / "app"
+DATA_DIR = AppSettings().data_dir
 SOURCES_RANGE = (1, 10)
 EXAMPLES = [
     "What is neural collapse?",
@@ -382,7 +381,7 @@ def main() -> None:
     pipeline.ensure_index()
     url = f"http://{settings.app.host}:{settings.app.port}"
     print(f"{len(pipeline.papers)} papers indexed; open {url}")
-    serve(build_app(pipeline), settings.app.host, settings.app.port)
+    serve(build_app(pipeline, settings.app.data_dir), settings.app.host, settings.app.port)
 
 
 if __name__ == "__main__":

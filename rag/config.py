@@ -121,6 +121,10 @@ class LLMSettings:
 class AppSettings:
     host: str = field(default="127.0.0.1", metadata={"help": "address the app listens on"})
     port: int = field(default=7860, metadata={"help": "port the app listens on"})
+    data_dir: Path = field(
+        default=PROJECT_ROOT / ".rag" / "app",
+        metadata={"help": "folder for feedback and conversation exports"},
+    )
 
 
 @dataclass(frozen=True)
