@@ -224,3 +224,16 @@ def cli_env(digest: Path) -> dict[str, str]:
 
 def read_lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
+
+
+def test_rows_record_the_answer_mode_and_a_fallback_note(seed_pipeline: Pipeline, tmp_path: Path):
+    unreachable = seed_pipeline.settings.replace(
+        llm={"mode": "openai", "base_url": "http://127.0.0.1:9/v1", "timeout": 5.0}
+    )
+    pipeline = Pipeline(unreachable, encoder=seed_pipeline.encoder)
+    report = evaluate(QUESTIONS[:1], pipeline, out=tmp_path, progress=False)
+    row = report.rows[0]
+    assert row["answer_mode"] == "extractive"
+    assert row["note"].startswith("The openai model could not answer")
+    assert report.summary["overall"]["generated_share"] == 0.0
+    assert row["retrieved_titles"][0] == EDGE
