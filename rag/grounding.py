@@ -70,13 +70,18 @@ def as_data(text: str) -> str:
     return " ".join(_TAG.sub(" ", text).split())
 
 
+def passage(source: Source) -> str:
+    """The abstract chunk that matched the question (the whole abstract if none is kept)."""
+    return " ".join(source.chunk_texts[:1]) or source.paper.abstract
+
+
 def source_block(number: int, source: Source) -> str:
     paper = source.paper
     date = paper.published.isoformat() if paper.published else "undated"
-    passage = " ".join(source.chunk_texts[:1]) or paper.abstract
     return (
         f'<source id="{number}">\n'
-        f"Title: {as_data(paper.title)}\nDate: {date}\nText: {as_data(passage)}\n</source>"
+        f"Title: {as_data(paper.title)}\nDate: {date}\nText: {as_data(passage(source))}\n"
+        "</source>"
     )
 
 
@@ -156,9 +161,7 @@ def verify(text: str, sources: Sequence[Source], support: Support) -> Verified:
             paper_id=sources[old - 1].paper.paper_id,
             title=sources[old - 1].paper.title,
             published=sources[old - 1].paper.published,
-            snippet=(" ".join(sources[old - 1].chunk_texts[:1]) or sources[old - 1].paper.abstract)[
-                :SNIPPET_CHARS
-            ],
+            snippet=passage(sources[old - 1])[:SNIPPET_CHARS],
         )
         for old, new in renumbered.items()
     )
