@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         + " (see README).",
     )
     parser.add_argument("--index", type=Path, help="index folder (default: RAG_INDEX_PATH)")
+    parser.add_argument("--server", help="Chroma server URL (default: RAG_INDEX_SERVER_URL)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -142,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     overrides: dict[str, dict[str, object]] = {"index": {}, "retrieval": {}}
     if args.index:
         overrides["index"]["path"] = args.index
+    if args.server:
+        overrides["index"]["server_url"] = args.server
     if getattr(args, "year", None):
         overrides["index"]["year"] = args.year
     if getattr(args, "k", None):

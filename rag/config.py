@@ -31,6 +31,9 @@ class IndexSettings:
     path: Path = field(
         default=PROJECT_ROOT / ".rag", metadata={"help": "folder holding the Chroma index"}
     )
+    server_url: str = field(
+        default="", metadata={"help": "Chroma server, e.g. http://127.0.0.1:8000 (empty: path)"}
+    )
     collection: str = field(default="papers", metadata={"help": "Chroma collection name"})
     encoder: str = field(
         default="onnx", metadata={"help": "encoder backend: onnx (int8, fast) or torch (fp32)"}

@@ -9,7 +9,9 @@ rebuild the paper catalogue without reading digest files again.
 An ingest that changes anything writes a whole new generation (unchanged chunks copied with
 their vectors, new ones embedded) under a file lock and switches readers to it atomically;
 `rag.storage` owns that mechanism and the checks that refuse a damaged or foreign index.
-A `PaperIndex` keeps the generation it opened until its own next ingest.
+A `PaperIndex` keeps the generation it opened until its own next ingest. Given a server URL
+the index lives in a Chroma server shared by every instance instead of the folder; nothing
+else changes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import chromadb
 import numpy as np
+from chromadb.errors import NotFoundError
 from tqdm import tqdm
 
 from rag import storage
@@ -32,7 +35,7 @@ from rag.digest import content_hash
 from rag.embedding import ChromaEmbedding, Encoder
 from rag.errors import IndexStateError
 from rag.records import Chunk, Paper
-from rag.texts import EMPTY_INDEX
+from rag.texts import EMPTY_INDEX, INDEX_SWITCHED_MEANWHILE
 
 log = logging.getLogger(__name__)
 Metadata = dict[str, str | int | float | bool]
@@ -117,7 +120,8 @@ class IngestPlan:
 
 
 class PaperIndex:
-    """A Chroma collection of abstract chunks, stored under `path` (see `rag.storage`)."""
+    """A Chroma collection of abstract chunks, stored under `path` or in the Chroma server at
+    `server_url` (see `rag.storage`); `path` always holds the ingest lock."""
 
     def __init__(
         self,
@@ -127,8 +131,10 @@ class PaperIndex:
         chunk_tokens: int = 200,
         chunk_overlap: int = 1,
         lock_timeout: float = 600.0,
+        server_url: str = "",
     ) -> None:
         self.path = Path(path)
+        self.store = storage.open_store(self.path, server_url)
         self.encoder = encoder
         self.collection_name = collection
         self.chunk_tokens = chunk_tokens
@@ -146,20 +152,21 @@ class PaperIndex:
 
     def _open_live(self) -> chromadb.Collection | None:
         """The live generation, opened once (None: nothing ingested yet)."""
-        if self._live is None and storage.has_database(self.path):
-            self._live = self._read_live(storage.open_client(self.path))
+        if self._live is None and self.store.exists():
+            self._live = self._read_live(self.store.client())
         return self._live
 
     def _read_live(self, client: chromadb.ClientAPI) -> chromadb.Collection | None:
-        pointer = storage.read_pointer(self.path, self.collection_name)
+        pointer = self.store.read_pointer(client, self.collection_name)
         if pointer is None:
             # An index from before generations keeps its one collection under the plain name.
             names = {c.name for c in client.list_collections()}
             if self.collection_name not in names:
                 return None
             pointer = storage.Pointer(live=self.collection_name)
-        live = storage.get_generation(client, self.path, pointer.live)
-        storage.check_generation(live, self.path, self.encoder.name, self.encoder.dimension)
+        where = self.store.where
+        live = storage.get_generation(client, where, pointer.live)
+        storage.check_generation(live, where, self.encoder.name, self.encoder.dimension)
         return live
 
     def fingerprint(self, paper: Paper) -> str:
@@ -236,12 +243,9 @@ class PaperIndex:
         self, papers: Sequence[Paper], batch_size: int, progress: bool, rebuild: bool
     ) -> IngestPlan:
         """Under the lock: fill a new generation and switch readers to it."""
-        if rebuild and storage.has_database(self.path):
-            try:
-                storage.open_client(self.path)
-            except IndexStateError:
-                storage.wipe_database(self.path)
-        client = storage.open_client(self.path)
+        if rebuild:
+            self.store.discard_unreadable()
+        client = self.store.client()
         # Another writer may have switched generations while this one waited for the lock.
         self._live = None if rebuild else self._read_live(client)
         plan = self.plan(papers, self._live)
@@ -254,14 +258,37 @@ class PaperIndex:
             configuration={"hnsw": {"space": "cosine"}},
             metadata={"encoder": self.encoder.name, "dimension": self.encoder.dimension},
         )
-        if self._live is not None:
-            _copy_chunks(self._live, staged, skip=plan.replaced, batch_size=COPY_BATCH)
-        self._embed(staged, plan.pending, batch_size, progress)
         previous = None if self._live is None else self._live.name
-        storage.write_pointer(self.path, self.collection_name, storage.Pointer(name, previous))
+        try:
+            if self._live is not None:
+                _copy_chunks(self._live, staged, skip=plan.replaced, batch_size=COPY_BATCH)
+            self._embed(staged, plan.pending, batch_size, progress)
+        except NotFoundError as error:
+            # Only a writer holding another lock (another machine) drops a generation being
+            # filled: it switched first, and dropped the rest.
+            raise self._switched_meanwhile(client) from error
+        if not rebuild and not self._still_live(client, previous):
+            client.delete_collection(name)
+            raise self._switched_meanwhile(client)
+        self.store.write_pointer(client, self.collection_name, storage.Pointer(name, previous))
         storage.drop_generations(client, self.collection_name, keep=(name, previous))
         self._live = staged
         return plan
+
+    def _still_live(self, client: chromadb.ClientAPI, expected: str | None) -> bool:
+        """Whether the generation this ingest started from is still the live one.
+
+        The lock guarantees it on one machine; against a shared server a writer on another
+        machine can switch meanwhile, and switching over it would throw its work away."""
+        pointer = self.store.read_pointer(client, self.collection_name)
+        if pointer is None:  # nothing switched yet, or an index from before generations
+            return expected in (None, self.collection_name)
+        return pointer.live == expected
+
+    def _switched_meanwhile(self, client: chromadb.ClientAPI) -> IndexStateError:
+        pointer = self.store.read_pointer(client, self.collection_name)
+        live = pointer.live if pointer else None
+        return IndexStateError(INDEX_SWITCHED_MEANWHILE.format(path=self.store.where, live=live))
 
     def _embed(
         self,

@@ -93,6 +93,7 @@ class Pipeline:
             s.chunk_tokens,
             s.chunk_overlap,
             lock_timeout=s.lock_timeout,
+            server_url=s.server_url,
         )
 
     def ingest(self, paths: Sequence[str] | None = None, rebuild: bool = False) -> IngestReport:

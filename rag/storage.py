@@ -13,6 +13,15 @@ killed writer releases it). Opening checks everything that could give a silently
 an `IndexStateError` naming the rebuild command. Trade-off: a generation copies the unchanged
 chunks' vectors from the previous one (no re-embedding, but a full copy per ingest that changes
 anything), which is cheap for digests of thousands of papers but would not be for millions.
+
+With a server URL the same generations live in a Chroma server (`chroma run`) that several
+instances share, and the pointer cannot be a local file: it is the metadata of a small
+`<collection>-live` collection, switched with one `modify` call (one row update in the
+server's database, so readers see the old generation or the new one, never a mix). The
+weaker guarantee: the write lock is still a file, so it serialises ingests on one machine
+only. Two machines ingesting at once each build a whole generation and the later switch wins;
+before switching, a writer re-reads the pointer and refuses if another has switched since,
+which narrows that race to the moment between the check and the switch (see docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import chromadb
 from chromadb.api.shared_system_client import SharedSystemClient
@@ -35,7 +45,7 @@ from chromadb.errors import ChromaError, NotFoundError
 from filelock import FileLock, Timeout
 
 from rag.errors import IndexStateError
-from rag.texts import INDEX_BUSY, INDEX_UNUSABLE
+from rag.texts import INDEX_BUSY, INDEX_SERVER_UNREACHABLE, INDEX_UNUSABLE
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +63,7 @@ class Pointer:
     previous: str | None = None
 
 
-def unusable(path: Path, problem: str) -> IndexStateError:
+def unusable(path: Path | str, problem: str) -> IndexStateError:
     return IndexStateError(INDEX_UNUSABLE.format(path=path, problem=problem))
 
 
@@ -143,7 +153,7 @@ def writer_lock(path: Path, timeout: float) -> Iterator[None]:
         lock.release()
 
 
-def get_generation(client: chromadb.ClientAPI, path: Path, name: str) -> chromadb.Collection:
+def get_generation(client: chromadb.ClientAPI, path: Path | str, name: str) -> chromadb.Collection:
     try:
         return client.get_collection(name)
     except NotFoundError as error:
@@ -153,7 +163,7 @@ def get_generation(client: chromadb.ClientAPI, path: Path, name: str) -> chromad
 
 
 def check_generation(
-    collection: chromadb.Collection, path: Path, encoder: str, dimension: int
+    collection: chromadb.Collection, path: Path | str, encoder: str, dimension: int
 ) -> None:
     """Refuse a collection made by another encoder, or whose stored vectors cannot be read."""
     meta = collection.metadata or {}
@@ -197,3 +207,110 @@ def wipe_database(path: Path) -> None:
         elif entry.is_dir() and _SEGMENT_DIR.fullmatch(entry.name):
             shutil.rmtree(entry)
     log.warning("removed the unreadable index database in %s", path)
+
+
+@dataclass(frozen=True)
+class LocalStore:
+    """Generations in a Chroma database under `path`; the pointer is a file beside it."""
+
+    path: Path
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def exists(self) -> bool:
+        return has_database(self.path)
+
+    def client(self) -> chromadb.ClientAPI:
+        return open_client(self.path)
+
+    def read_pointer(self, client: chromadb.ClientAPI, collection: str) -> Pointer | None:
+        return read_pointer(self.path, collection)
+
+    def write_pointer(self, client: chromadb.ClientAPI, collection: str, pointer: Pointer) -> None:
+        write_pointer(self.path, collection, pointer)
+
+    def discard_unreadable(self) -> None:
+        """Before a rebuild: remove a database Chroma cannot even open."""
+        if not has_database(self.path):
+            return
+        try:
+            open_client(self.path)
+        except IndexStateError:
+            wipe_database(self.path)
+
+
+def pointer_collection(collection: str) -> str:
+    # "-live", not ".live": a name starting with "<collection>." would count as a generation.
+    return f"{collection}-live"
+
+
+@dataclass(frozen=True)
+class ServerStore:
+    """Generations in a Chroma server at `url`; the pointer is a small collection's metadata."""
+
+    url: str
+
+    @property
+    def where(self) -> str:
+        return self.url
+
+    def exists(self) -> bool:
+        return True  # only the server knows; opening asks it
+
+    def client(self) -> chromadb.ClientAPI:
+        """A client of the server; one that cannot be reached is an `IndexStateError`."""
+        parts = urlsplit(self.url)
+        ssl = parts.scheme == "https"
+        try:
+            return chromadb.HttpClient(
+                host=parts.hostname or "",
+                port=parts.port or (443 if ssl else 8000),
+                ssl=ssl,
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+        except (ValueError, ChromaError) as error:
+            raise IndexStateError(
+                INDEX_SERVER_UNREACHABLE.format(url=self.url, problem=error)
+            ) from error
+
+    def read_pointer(self, client: chromadb.ClientAPI, collection: str) -> Pointer | None:
+        try:
+            holder = client.get_collection(pointer_collection(collection))
+        except NotFoundError:
+            return None
+        live = (holder.metadata or {}).get("live")
+        if not isinstance(live, str) or not live:
+            raise unusable(self.url, f"{holder.name} names no live collection")
+        return Pointer(live=live, previous=str(holder.metadata.get("previous", "")) or None)
+
+    def write_pointer(self, client: chromadb.ClientAPI, collection: str, pointer: Pointer) -> None:
+        """Switch every instance to `pointer.live` with one metadata update on the server."""
+        # Chroma metadata holds no None: "" stands for "no previous generation".
+        metadata = {"live": pointer.live, "previous": pointer.previous or ""}
+        name = pointer_collection(collection)
+        try:
+            client.get_collection(name).modify(metadata=metadata)
+        except NotFoundError:
+            client.create_collection(name, metadata=metadata, embedding_function=None)
+
+    def discard_unreadable(self) -> None:
+        """Nothing to do: the server owns its files, and a rebuild drops every generation."""
+
+
+Store = LocalStore | ServerStore
+
+
+def open_store(path: Path, server_url: str = "") -> Store:
+    """The server at `server_url` when one is set, else the folder `path`."""
+    if not server_url:
+        return LocalStore(Path(path))
+    parts = urlsplit(server_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise IndexStateError(
+            INDEX_SERVER_UNREACHABLE.format(
+                url=server_url, problem="not an http(s)://host:port URL"
+            )
+        )
+    return ServerStore(server_url.rstrip("/"))

@@ -55,3 +55,13 @@ APP_MAP_HELP = (
     "Each dot is a paper, placed by meaning; colours are topic clusters named by their most "
     "particular terms. Click a dot to read it."
 )
+
+# The index in a Chroma server (RAG_INDEX_SERVER_URL or --server).
+INDEX_SERVER_UNREACHABLE = (
+    "The Chroma server at {url} cannot be used ({problem}); start it with "
+    "`chroma run --path DIR --host HOST --port PORT` or fix RAG_INDEX_SERVER_URL."
+)
+INDEX_SWITCHED_MEANWHILE = (
+    "Another ingest switched the index in {path} to {live} while this one was writing; "
+    "nothing was changed: run the ingest again."
+)
