@@ -44,6 +44,10 @@ class Turn:
     parsed: ParsedQuestion | None = None
     subject: tuple[Paper, ...] = ()
     sources: tuple[Source, ...] = ()
+    # Filter fields read from the question that the reader switched off (a removed UI chip).
+    ignored: frozenset[str] = frozenset()
+    # Papers to retrieve, when the caller chooses (None: the settings decide).
+    k: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,8 @@ def understand(turn: Turn, res: Resources) -> Turn:
     )
     if parsed is None:
         parsed = ParsedQuestion(turn.question, turn.question, QueryFilters(), None, False)
-    parsed = dataclasses.replace(parsed, filters=parsed.filters.merged(turn.explicit))
+    filters = parsed.filters.without(turn.ignored).merged(turn.explicit)
+    parsed = dataclasses.replace(parsed, filters=filters)
     if standalone.refers_to_set and parsed.topic:
         # "Which of those is about X?": search for X among the papers already named.
         query = parsed.topic
@@ -113,7 +118,7 @@ def retrieve(turn: Turn, res: Resources) -> Turn:
     elif not filters.is_empty():
         allowed = {p.paper_id for p in filter_papers(res.papers.values(), unsorted(filters))}
     r = res.settings.retrieval
-    k = r.list_k if wants_list(turn) else r.k
+    k = turn.k or (r.list_k if wants_list(turn) else r.k)
     documents = res.retriever.search(turn.query, allowed=allowed, k=k)
     return dataclasses.replace(turn, sources=tuple(to_sources(documents, res.papers)))
 
@@ -125,7 +130,7 @@ def unsorted(filters: QueryFilters) -> QueryFilters:
 def compose(turn: Turn, res: Resources) -> Answer:
     assert turn.parsed is not None
     parsed, filters = turn.parsed, turn.parsed.filters
-    chips = tuple(filters.describe())
+    labelled = filters.labelled()
     min_relevance = res.settings.answer.min_relevance
     relevant = [s for s in turn.sources if s.dense >= min_relevance]
     if parsed.asks_for and not relevant:
@@ -158,7 +163,13 @@ def compose(turn: Turn, res: Resources) -> Answer:
             res.settings.answer,
             already_said=[m["content"] for m in turn.history if m.get("role") == "assistant"],
         )
-    return dataclasses.replace(answer, question=turn.question, query=turn.query, filters=chips)
+    return dataclasses.replace(
+        answer,
+        question=turn.question,
+        query=turn.query,
+        filters=tuple(label for _, label in labelled),
+        filter_fields=tuple(names for names, _ in labelled),
+    )
 
 
 def grounding_sources(turn: Turn, res: Resources) -> tuple[Source, ...]:

@@ -12,11 +12,12 @@ bundled digest, built on first use.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -40,13 +41,17 @@ from rag.errors import QuestionError
 from rag.generated import generate, text_pieces
 from rag.index import IngestReport, PaperIndex
 from rag.keyword import KeywordIndex
-from rag.query import explicit_filters
+from rag.query import QueryFilters, explicit_filters
 from rag.records import Answer, Paper
 from rag.retrieve import HybridRetriever
 from rag.support import EmbeddingSupport, default_support
 from rag.texts import EMPTY_QUESTION, QUESTION_NOT_TEXT, QUESTION_TOO_LONG
 
 log = logging.getLogger(__name__)
+
+QUERY_FILTER_FIELDS = frozenset(f.name for f in dataclasses.fields(QueryFilters))
+# More papers than this would not fit a generated answer's prompt or a reader's screen.
+MAX_K = 50
 
 
 def check_question(question: object, max_chars: int) -> str:
@@ -192,7 +197,9 @@ class Pipeline:
         `history` holds earlier turns as OpenAI-style messages; `mode` picks who writes the
         answer (None: the configured default); the keyword filters (year, since, until,
         min_upvotes, max_upvotes, organization) restrict the papers considered, on top of any
-        the question itself states.
+        the question itself states; `ignore` switches off filters read from the question, by
+        field name (`answer.filter_fields` gives each label's fields); `k` sets how many papers
+        are retrieved.
         """
         *_, answer = self.stream(question, history, mode=mode, **filters)
         assert isinstance(answer, Answer)
@@ -210,6 +217,8 @@ class Pipeline:
         min_upvotes: int | None = None,
         max_upvotes: int | None = None,
         organization: str | None = None,
+        k: int | None = None,
+        ignore: Collection[str] = (),
     ) -> Iterator[str | Answer]:
         """Like `ask`, but yields the answer's text in pieces as it is produced, then the
         final `Answer`. A generated answer's pieces are the model's raw text; the final
@@ -217,9 +226,14 @@ class Pipeline:
         mode = self.resolve_mode(mode)
         question = check_question(question, self.settings.answer.max_question_chars)
         explicit = explicit_filters(year, since, until, min_upvotes, max_upvotes, organization)
+        ignored = frozenset(ignore)
+        if unknown := ignored - QUERY_FILTER_FIELDS:
+            raise QuestionError(f"unknown filter to ignore: {', '.join(sorted(unknown))}")
+        if k is not None and not (isinstance(k, int) and 1 <= k <= MAX_K):
+            raise QuestionError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
         self.papers  # noqa: B018 - builds the index before the clock starts
         started = time.perf_counter()
-        turn = Turn(question, tuple(history or ()), explicit)
+        turn = Turn(question, tuple(history or ()), explicit, ignored=ignored, k=k)
         if mode == "extractive":
             answer = self.chain.invoke(turn)
             yield from text_pieces(answer.text)

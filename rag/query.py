@@ -68,21 +68,36 @@ class QueryFilters:
 
     def describe(self) -> list[str]:
         """Short labels for the UI, one per constraint, in field order."""
+        return [label for _, label in self.labelled()]
+
+    def labelled(self) -> list[tuple[tuple[str, ...], str]]:
+        """(field names, label) per constraint: what a UI shows, and what `without` removes."""
         has_organization = self.has_organization
         chips = [
-            (self.year, CHIP_YEAR),
-            (self.since and self.since.isoformat(), CHIP_SINCE),
-            (self.until and self.until.isoformat(), CHIP_UNTIL),
-            (self.min_upvotes, CHIP_MIN_UPVOTES),
-            (self.max_upvotes, CHIP_MAX_UPVOTES),
-            (self.organization, CHIP_ORGANIZATION),
-            (None if has_organization is None else CHIP_HAS_ORGANIZATION[has_organization], "{}"),
+            (("year",), self.year, CHIP_YEAR),
+            (("since",), self.since and self.since.isoformat(), CHIP_SINCE),
+            (("until",), self.until and self.until.isoformat(), CHIP_UNTIL),
+            (("min_upvotes",), self.min_upvotes, CHIP_MIN_UPVOTES),
+            (("max_upvotes",), self.max_upvotes, CHIP_MAX_UPVOTES),
+            (("organization",), self.organization, CHIP_ORGANIZATION),
+            (
+                ("has_organization",),
+                None if has_organization is None else CHIP_HAS_ORGANIZATION[has_organization],
+                "{}",
+            ),
             *self._author_chips(),
-            (None if self.dated is None else CHIP_DATED[self.dated], "{}"),
-            (self.sort and self.sort.replace("_", " "), CHIP_SORT),
-            (self.limit, CHIP_LIMIT),
+            (("dated",), None if self.dated is None else CHIP_DATED[self.dated], "{}"),
+            (("sort",), self.sort and self.sort.replace("_", " "), CHIP_SORT),
+            (("limit",), self.limit, CHIP_LIMIT),
         ]
-        return [chip.format(value) for value, chip in chips if value is not None]
+        return [(name, chip.format(value)) for name, value, chip in chips if value is not None]
+
+    def without(self, names: Collection[str]) -> QueryFilters:
+        """These filters with the named constraints switched off."""
+        unknown = set(names) - {f.name for f in fields(self)}
+        if unknown:
+            raise ValueError(f"unknown filter {', '.join(sorted(unknown))}")
+        return replace(self, **{name: None for name in names})
 
     def matches(self, paper: Paper) -> bool:
         """Whether `paper` meets every constraint; an undated paper fails any date constraint."""
@@ -102,10 +117,14 @@ class QueryFilters:
             and (self.dated is None or (day is not None) == self.dated)
         )
 
-    def _author_chips(self) -> list[tuple[object, str]]:
+    def _author_chips(self) -> list[tuple[tuple[str, ...], object, str]]:
         if self.min_authors is not None and self.min_authors == self.max_authors:
-            return [(self.min_authors, CHIP_AUTHORS)]
-        return [(self.min_authors, CHIP_MIN_AUTHORS), (self.max_authors, CHIP_MAX_AUTHORS)]
+            # One chip for both bounds; removing it removes both.
+            return [(("min_authors", "max_authors"), self.min_authors, CHIP_AUTHORS)]
+        return [
+            (("min_authors",), self.min_authors, CHIP_MIN_AUTHORS),
+            (("max_authors",), self.max_authors, CHIP_MAX_AUTHORS),
+        ]
 
     def _authors_match(self, count: int | None) -> bool:
         if self.min_authors is None and self.max_authors is None:

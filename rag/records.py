@@ -94,6 +94,8 @@ class Answer:
     mode: str = "extractive"
     query: str = ""
     filters: tuple[str, ...] = ()
+    # The filter fields behind each label in `filters`, for `ask(..., ignore=...)`.
+    filter_fields: tuple[tuple[str, ...], ...] = ()
     # Why the answer is not from the requested backend ("" when it is).
     note: str = ""
     # Generated answers only: each sentence with its verdict against the sources it cites.
@@ -113,6 +115,7 @@ class Answer:
             "mode": self.mode,
             "query": self.query or self.question,
             "filters": list(self.filters),
+            "filter_fields": [list(names) for names in self.filter_fields],
             "note": self.note,
             "sentences": [
                 {"text": s.text, "citations": list(s.citations), "supported": s.supported}

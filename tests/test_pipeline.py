@@ -101,3 +101,33 @@ def test_how_many_authors_is_answered_from_the_record(seed_pipeline: Pipeline):
     answer = seed_pipeline.ask("How many authors wrote the paper on the edge-of-reach problem?")
     assert answer.citations[0].title == EDGE
     assert "4 authors" in answer.text
+
+
+def test_a_filter_read_from_the_question_can_be_switched_off(seed_pipeline: Pipeline):
+    question = "Which 2025 papers are about entropy in reinforcement learning?"
+    filtered = seed_pipeline.ask(question)
+    assert "year: 2025" in filtered.filters
+    year_fields = filtered.filter_fields[filtered.filters.index("year: 2025")]
+    assert year_fields == ("year",)
+    assert all(s.paper.published.year == 2025 for s in filtered.sources)
+    unfiltered = seed_pipeline.ask(question, ignore=year_fields)
+    assert "year: 2025" not in unfiltered.filters
+    assert any(s.paper.published.year != 2025 for s in unfiltered.sources if s.paper.published)
+
+
+def test_the_caller_chooses_how_many_papers_are_retrieved(seed_pipeline: Pipeline):
+    question = "How does entropy collapse affect reinforcement learning for reasoning?"
+    assert len(seed_pipeline.ask(question, k=2).sources) == 2
+    assert len(seed_pipeline.ask(question, k=8).sources) == 8
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"ignore": ["colour"]}, "unknown filter to ignore: colour"),
+        ({"k": 0}, "k must be a whole number from 1 to 50"),
+    ],
+)
+def test_bad_retrieval_options_are_refused_clearly(seed_pipeline: Pipeline, option, message):
+    with pytest.raises(QuestionError, match=message):
+        seed_pipeline.ask("What is neural collapse?", **option)
