@@ -20,10 +20,11 @@ BENCH_SIZES ?= 44
 
 .PHONY: run test chromium test-quick quality eval lint fix bench ingest clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt scripts/llama_wheel.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	bash scripts/llama_wheel.sh $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
