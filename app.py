@@ -1,23 +1,24 @@
 """Digest QA in the browser: chat, papers table and topic map over the bundled digest.
 
 Design:
-- The app is a thin shell over `rag.Pipeline`; it holds no retrieval logic. `build_app()`
+- The app is a thin shell over one `rag.Pipeline`; it holds no retrieval logic. `build_app()`
   returns the Gradio Blocks without launching, so tests start it on any port; with no
   pipeline given it builds the default `Pipeline()` lazily, on the first page load or question.
   `serve()` launches it with the theme and CSS (Gradio 6 takes those at launch).
 - Markup comes from pure modules: `rag.ui_format` (answers with citation links, source
-  cards, chips; digest text always escaped), `rag.atlas` (the map), `rag.feedback`
-  (ratings and the Markdown export, written only inside `data_dir`), `rag.ui_session` (per
-  visitor state in a `gr.State`, so sessions never share history; side-panel filters).
+  cards; digest text always escaped), `rag.atlas` (the map), `rag.feedback` (ratings and the
+  Markdown export, written only inside `data_dir`), `rag.ui_session` (per visitor state in a
+  `gr.State`, so sessions never share history; side-panel filters).
 - Answers stream: `Pipeline.stream` yields text pieces, then the finished `Answer`, which
   replaces the streamed text with the linked answer and its source cards (a generated answer
-  is verified, so the final text may differ). Stop cancels the turn. The answer modes offered
-  are `rag.backends.available_modes`, the configured default first.
-- The side panel's number of sources sets the retrieval depth. `Pipeline.ask` takes no depth,
-  so each depth gets a sibling pipeline over the same index and encoder (built once, lazily).
-- Filters read from the question are shown as chips but cannot be removed: the pipeline has no
-  switch to ignore a detected filter. Side-panel filters are removable chips; removing one
-  clears its control and asks the last question again.
+  is verified, so the final text may differ). Stop cancels the turn, a re-asked one too. The
+  answer modes offered are `rag.backends.available_modes`, the configured default first.
+- The side panel's number of sources starts at the configured depth and is passed as `k=`;
+  at that depth the pipeline keeps its own choice (more papers for a list question).
+- Filters are removable chips, in the side panel and under the chat (those read from the
+  question). Removing a panel chip clears its control; removing a question chip switches its
+  fields off (`ignore=`, from `Answer.filter_fields`) for that question only. Either asks the
+  last question again, with the history it was first asked with.
 - Public API: `/ask` (one question in, `Answer.to_dict()` out) and `/chat` (the chat turn).
   Nothing is fetched from the internet: system fonts, no analytics, no CDN.
 """
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from rag.texts import (
     APP_COMMENT_SAVED,
     APP_DESCRIPTION,
     APP_DETECTED_CHIPS,
+    APP_DETECTED_CHIPS_HELP,
     APP_MAP_HELP,
     APP_NOTHING_TO_EXPORT,
     APP_RATE_FIRST,
@@ -53,13 +55,12 @@ from rag.texts import (
 from rag.ui_format import (
     PAPER_COLUMNS,
     answer_html,
-    chips_html,
     error_html,
     escape,
     paper_detail_html,
     paper_rows,
 )
-from rag.ui_session import ANY_YEAR, PanelFilters, Session
+from rag.ui_session import ANY_YEAR, Asked, PanelFilters, Session
 from rag.ui_style import CSS
 
 # Gradio reads this when it would send telemetry or check its version; the app stays offline.
@@ -89,34 +90,18 @@ element.addEventListener('click', (event) => {
 """
 
 
-class Pipelines:
-    """The configured pipeline, built once on first use, and siblings with other depths."""
+class LazyPipeline:
+    """The configured pipeline, built once on first use (an LLM model then loads once too)."""
 
     def __init__(self, pipeline: Pipeline | None) -> None:
-        self._base = pipeline
-        self._by_depth: dict[int, Pipeline] = {}
+        self._pipeline = pipeline
         self._lock = threading.Lock()
 
-    def base(self) -> Pipeline:
+    def __call__(self) -> Pipeline:
         with self._lock:
-            if self._base is None:
-                self._base = Pipeline()
-            return self._base
-
-    def with_sources(self, k: int | None) -> Pipeline:
-        base = self.base()
-        if not k or k == base.settings.retrieval.k:
-            return base
-        base.ensure_index()
-        with self._lock:
-            if k not in self._by_depth:
-                r = base.settings.retrieval
-                settings = base.settings.replace(
-                    retrieval={"k": k, "list_k": max(k, r.list_k)},
-                    index={"digests": ()},  # the base pipeline keeps the index up to date
-                )
-                self._by_depth[k] = Pipeline(settings, encoder=base.encoder)
-            return self._by_depth[k]
+            if self._pipeline is None:
+                self._pipeline = Pipeline()
+            return self._pipeline
 
 
 def answer_modes(pipeline: Pipeline) -> list[str]:
@@ -130,30 +115,87 @@ def _assistant(content: str) -> dict[str, str]:
     return {"role": "assistant", "content": content}
 
 
+def question_chips(labels: Sequence[str]) -> Any:
+    """The removable chips of filters read from the question; hidden when there are none."""
+    return gr.Dropdown(
+        choices=list(labels), value=list(labels), multiselect=True, visible=bool(labels)
+    )
+
+
 def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr.Blocks:
     """The Digest QA app, not launched; `None` means the default pipeline, built lazily."""
-    pipelines = Pipelines(pipeline)
+    pipeline_of = LazyPipeline(pipeline)
     atlas_lock = threading.Lock()
     atlas_svg: list[str] = []
 
     def catalogue_map() -> str:
         with atlas_lock:
             if not atlas_svg:
-                base = pipelines.base()
+                base = pipeline_of()
                 papers = list(base.papers.values())
                 vectors = base.encoder.encode([embed_text(p.title, p.abstract) for p in papers])
                 atlas_svg.append(render_svg(build_atlas(papers, vectors)))
             return atlas_svg[0]
 
     def on_load() -> tuple[Any, ...]:
-        base = pipelines.base()
+        base = pipeline_of()
         years = sorted({p.published.year for p in base.papers.values() if p.published})
         modes = answer_modes(base)
+        k = base.settings.retrieval.k
         return (
             paper_rows(base.papers.values()),
             gr.Dropdown(choices=[ANY_YEAR, *map(str, years)]),
             gr.Dropdown(choices=modes, value=modes[0]),
+            gr.Slider(value=k, maximum=max(SOURCES_RANGE[1], k)),
         )
+
+    def read_panel(year: str, since: str, until: str, min_upvotes: float) -> PanelFilters | None:
+        try:
+            return PanelFilters.read(year, since, until, min_upvotes)
+        except ValueError as error:
+            gr.Warning(str(error))
+            return None
+
+    def turn(
+        asked: Asked,
+        chat: list[dict[str, Any]],
+        session: Session,
+        mode: str,
+        k: float,
+        panel: PanelFilters,
+        new: bool,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream the answer to `asked`, then show it with its source cards and question chips.
+        A new question empties the question box; a re-ask leaves the box alone."""
+        box = "" if new else gr.skip()
+        chat = chat + [{"role": "user", "content": escape(asked.question)}, _assistant("…")]
+        yield chat, session, box, question_chips([])
+        pipeline = pipeline_of()
+        # At the configured depth the pipeline decides, which gives list questions more papers.
+        depth = None if int(k) == pipeline.settings.retrieval.k else int(k)
+        history = session.history(asked.after)
+        written: list[str] = []
+        try:
+            for piece in pipeline.stream(
+                asked.question,
+                history,
+                mode=mode or None,
+                k=depth,
+                ignore=asked.ignored,
+                **panel.keywords(),
+            ):
+                if isinstance(piece, Answer):
+                    key = f"a{len(chat) - 1}"
+                    chat[-1] = _assistant(answer_html(piece, key, pipeline.papers))
+                    session.add(piece, len(chat) - 1, asked.shown(piece, panel.chips()))
+                    yield chat, session, box, question_chips(session.asked.chip_labels())
+                    return
+                written.append(piece)
+                chat[-1] = _assistant(escape("".join(written)) + " ▍")
+                yield chat, session, box, gr.skip()
+        except QuestionError as error:  # e.g. an answer mode this server does not know
+            chat[-1] = _assistant(error_html(str(error)))
+            yield chat, session, asked.question if new else box, gr.skip()
 
     def respond(
         message: str,
@@ -170,45 +212,46 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
         chat = list(chat or [])
         try:
             panel = PanelFilters.read(year, since, until, min_upvotes)
-            limit = pipelines.base().settings.answer.max_question_chars
+            limit = pipeline_of().settings.answer.max_question_chars
             question = check_question(message, limit)
         except (QuestionError, ValueError) as error:
             gr.Warning(str(error))
             yield chat + [_assistant(error_html(str(error)))], session, message, gr.skip()
             return
-        chat += [{"role": "user", "content": escape(question)}, _assistant("…")]
-        yield chat, session, "", ""
-        chosen = pipelines.with_sources(int(k))
-        written: list[str] = []
-        history = session.history()
-        try:
-            for piece in chosen.stream(question, history, mode=mode or None, **panel.keywords()):
-                if isinstance(piece, Answer):
-                    key = f"a{len(chat) - 1}"
-                    chat[-1] = _assistant(answer_html(piece, key, chosen.papers))
-                    session.add(piece, len(chat) - 1)
-                    detected = [c for c in piece.filters if c not in panel.chips()]
-                    yield chat, session, "", chips_html(detected, APP_DETECTED_CHIPS)
-                    return
-                written.append(piece)
-                chat[-1] = _assistant(escape("".join(written)) + " ▍")
-                yield chat, session, "", ""
-        except QuestionError as error:  # e.g. an answer mode this server does not know
-            chat[-1] = _assistant(error_html(str(error)))
-            yield chat, session, question, ""
+        yield from turn(session.new_question(question), chat, session, mode, k, panel, new=True)
 
-    def reask(message: str, *state: Any) -> Iterator[tuple[Any, ...]]:
-        """After a chip is removed: the last question again, or nothing when none was asked."""
-        if message:
-            yield from respond(message, *state)
+    def reask(
+        chat: list[dict[str, Any]], session: Session, mode: str, k: float, *filters: Any
+    ) -> Iterator[tuple[Any, ...]]:
+        """After a side-panel chip is removed: the last question again, as it was asked."""
+        panel = read_panel(*filters)
+        if session.asked is None or panel is None:
+            yield chat, session, gr.skip(), gr.skip()
             return
-        yield state[0], state[1], "", gr.skip()
+        yield from turn(session.asked, list(chat or []), session, mode, k, panel, new=False)
+
+    def remove_question_chip(
+        kept: list[str],
+        chat: list[dict[str, Any]],
+        session: Session,
+        mode: str,
+        k: float,
+        *filters: Any,
+    ) -> Iterator[tuple[Any, ...]]:
+        """A chip of a filter read from the question removed: ask it again without that filter."""
+        panel = read_panel(*filters)
+        asked = session.asked
+        again = asked.without(kept or []) if asked else None
+        if again is None or again == asked or panel is None:
+            yield chat, session, gr.skip(), gr.skip()
+            return
+        yield from turn(again, list(chat or []), session, mode, k, panel, new=False)
 
     def ask(question: str, mode: str = "") -> dict[str, Any]:
         """Answer a question about the digest; returns the answer as JSON (Answer.to_dict()).
         `mode` picks the answer mode (empty: the configured default)."""
         try:
-            return pipelines.base().ask(question, mode=mode or None).to_dict()
+            return pipeline_of().ask(question, mode=mode or None).to_dict()
         except QuestionError as error:
             raise gr.Error(str(error)) from error
 
@@ -221,19 +264,18 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
             chips = PanelFilters.read(year, since, until, min_upvotes).chips()
         except ValueError:
             chips = []
-        return gr.Dropdown(choices=chips, value=chips)
+        return gr.Dropdown(choices=chips, value=chips, multiselect=True)
 
     def remove_chip(
-        kept: list[str], session: Session, year: str, since: str, until: str, min_upvotes: float
+        kept: list[str], year: str, since: str, until: str, min_upvotes: float
     ) -> tuple[Any, ...]:
-        """Clear the control of each removed chip; ask the last question again, if any."""
+        """Clear the control of each removed side-panel chip (`reask` follows)."""
         panel = PanelFilters.read(year, since, until, min_upvotes).without(kept or [])
         return (
             str(panel.year) if panel.year else ANY_YEAR,
             panel.since.isoformat() if panel.since else "",
             panel.until.isoformat() if panel.until else "",
             panel.min_upvotes or 0,
-            session.last_question() or "",
         )
 
     def rate(session: Session, event: gr.LikeData) -> tuple[Session, str]:
@@ -263,15 +305,15 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
         return gr.File(value=str(path), visible=True)
 
     def search_papers(text: str) -> list[list[object]]:
-        return paper_rows(pipelines.base().papers.values(), text)
+        return paper_rows(pipeline_of().papers.values(), text)
 
     def show_row(event: gr.SelectData) -> str:
         title = str((event.row_value or [""])[0])
-        papers = pipelines.base().papers.values()
+        papers = pipeline_of().papers.values()
         return next((paper_detail_html(p) for p in papers if p.title == title), "")
 
     def show_point(event: gr.SelectData) -> str:
-        paper = pipelines.base().papers.get(str(event.value))
+        paper = pipeline_of().papers.get(str(event.value))
         return paper_detail_html(paper) if paper else ""
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
@@ -301,7 +343,15 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
                     elem_id="chat",
                     placeholder="Ask a question about the papers in the digest.",
                 )
-                detected = gr.HTML("", elem_id="detected-chips")
+                detected = gr.Dropdown(
+                    [],
+                    value=[],
+                    multiselect=True,
+                    label=APP_DETECTED_CHIPS,
+                    info=APP_DETECTED_CHIPS_HELP,
+                    visible=False,
+                    elem_id="detected-chips",
+                )
                 with gr.Row():
                     question = gr.Textbox(
                         show_label=False,
@@ -336,32 +386,45 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
                 paper_map = gr.HTML("", elem_id="paper-map", js_on_load=MAP_CLICKS)
                 map_detail = gr.HTML("", elem_id="map-paper")
 
-        turn_inputs = [question, chatbot, session, mode, sources, year, since, until, min_upvotes]
+        filters = [year, since, until, min_upvotes]
+        conversation = [chatbot, session, mode, sources, *filters]
         turn_outputs = [chatbot, session, question, detected]
         turns = [
-            trigger(respond, turn_inputs, turn_outputs, api_name=name, api_visibility=visibility)
+            trigger(
+                respond,
+                [question, *conversation],
+                turn_outputs,
+                api_name=name,
+                api_visibility=visibility,
+            )
             for trigger, name, visibility in (
                 (question.submit, "chat", "public"),
                 (send.click, "chat_click", "private"),
             )
         ]
-        stop.click(None, cancels=turns, api_visibility="private")
-        filters = [year, since, until, min_upvotes]
         for control in filters:
             control.change(show_chips, filters, panel_chips, api_visibility="private")
-        panel_chips.input(
-            remove_chip,
-            [panel_chips, session, *filters],
-            [*filters, question],
-            api_visibility="private",
-        ).then(reask, turn_inputs, turn_outputs, api_visibility="private")
+        turns.append(
+            panel_chips.input(
+                remove_chip, [panel_chips, *filters], filters, api_visibility="private"
+            ).then(reask, conversation, turn_outputs, api_visibility="private")
+        )
+        turns.append(
+            detected.input(
+                remove_question_chip,
+                [detected, *conversation],
+                turn_outputs,
+                api_visibility="private",
+            )
+        )
+        stop.click(None, cancels=turns, api_visibility="private")
         chatbot.like(rate, [session], [session, feedback_status], api_visibility="private")
         send_note.click(comment, [note, session], [note, feedback_status], api_visibility="private")
         export_button.click(export, [session], [export_file], api_visibility="private")
         search.change(search_papers, [search], [table], api_visibility="private")
         table.select(show_row, None, [paper_detail], api_visibility="private")
         paper_map.select(show_point, None, [map_detail], api_visibility="private")
-        demo.load(on_load, None, [table, year, mode], api_visibility="private")
+        demo.load(on_load, None, [table, year, mode, sources], api_visibility="private")
         # Apart from the table: the map embeds every paper once, which takes a few seconds.
         demo.load(catalogue_map, None, [paper_map], api_visibility="private")
         gr.api(ask, api_name="ask")

@@ -65,3 +65,4 @@ INDEX_SWITCHED_MEANWHILE = (
     "Another ingest switched the index in {path} to {live} while this one was writing; "
     "nothing was changed: run the ingest again."
 )
+APP_DETECTED_CHIPS_HELP = "× removes a filter and asks the question again without it."

@@ -1,4 +1,4 @@
-"""HTML for the browser app: answers with linked citations, source cards, chips, paper details.
+"""HTML for the browser app: answers with linked citations, source cards, paper details.
 
 Every function is pure: records in, an HTML string out, so the app's look is tested without a
 server. Digest text (titles, abstracts, organisations) is always passed through `html.escape`
@@ -142,14 +142,6 @@ def not_covered_html(answer: Answer, key: str) -> str:
 def error_html(message: str) -> str:
     """A friendly error shown in the chat instead of an answer."""
     return f'<div class="chat-error">⚠️ {escape(message)}</div>'
-
-
-def chips_html(chips: Sequence[str], title: str) -> str:
-    """Read-only chips (filters the question itself stated)."""
-    if not chips:
-        return ""
-    spans = "".join(f'<span class="chip">{escape(chip)}</span>' for chip in chips)
-    return f'<div class="chips"><span class="chips-title">{escape(title)}</span>{spans}</div>'
 
 
 def paper_detail_html(paper: Paper) -> str:

@@ -2,7 +2,9 @@
 
 `Session` lives in a `gr.State`, so Gradio copies it per visitor: two people chatting at the
 same time never see each other's history. It keeps the finished answers (the conversation as
-the pipeline and the export need it) and which chat message shows which answer (for ratings).
+the pipeline and the export need it), which chat message shows which answer (for ratings),
+and how the last question was asked (`Asked`): asking it again after a chip is removed
+repeats its history and switches off the removed filters; a new question starts afresh.
 `PanelFilters` is what the side panel sets; its chips are the same labels the pipeline gives
 for filters read from the question (`rag.query` formats both), and removing a chip clears
 exactly the control it came from. Everything here is pure; the app does the I/O.
@@ -12,12 +14,39 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from rag.query import QueryFilters, explicit_filters
 from rag.records import Answer
 
 ANY_YEAR = "any"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """How the last question was asked: what asking it again repeats."""
+
+    question: str
+    after: int  # how many earlier answers it was asked after (its history)
+    # Filter fields read from the question that the reader switched off, for this question only.
+    ignored: frozenset[str] = frozenset()
+    # The chips shown for filters read from the question, each with the fields it stands for.
+    chips: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def shown(self, answer: Answer, panel_chips: Collection[str]) -> Asked:
+        """With the chips of `answer`'s filters that came from the question, not the panel."""
+        labelled = zip(answer.filters, answer.filter_fields, strict=True)
+        chips = tuple((label, names) for label, names in labelled if label not in panel_chips)
+        return dataclasses.replace(self, chips=chips)
+
+    def without(self, kept_chips: Collection[str]) -> Asked:
+        """Asked again with the fields of every chip not in `kept_chips` switched off too."""
+        removed = {name for label, names in self.chips if label not in kept_chips for name in names}
+        return dataclasses.replace(self, ignored=self.ignored | removed)
+
+    def chip_labels(self) -> list[str]:
+        return [label for label, _ in self.chips]
 
 
 @dataclass
@@ -28,27 +57,32 @@ class Session:
     message_answer: dict[int, int] = field(default_factory=dict)  # chat index -> answer index
     last_rated: int | None = None
     last_rating: str | None = None
+    asked: Asked | None = None
 
-    def add(self, answer: Answer, message_index: int) -> None:
+    def add(self, answer: Answer, message_index: int, asked: Asked | None = None) -> None:
+        """Keep `answer`, shown at `message_index`; `asked` is how its question was asked."""
         self.message_answer[message_index] = len(self.answers)
+        self.asked = asked or Asked(answer.question, len(self.answers))
         self.answers.append(answer)
+
+    def new_question(self, question: str) -> Asked:
+        """A question asked after the whole conversation so far, with every filter on."""
+        return Asked(question, len(self.answers))
 
     def answer_at(self, message_index: int) -> Answer | None:
         position = self.message_answer.get(message_index)
         return None if position is None else self.answers[position]
 
-    def history(self) -> list[dict[str, str]]:
-        """The conversation as the pipeline reads it; an assistant turn names the titles it
-        cited, which is how a follow-up finds "they" (see rag.conversation)."""
+    def history(self, after: int | None = None) -> list[dict[str, str]]:
+        """The conversation as the pipeline reads it (its first `after` answers; None: all);
+        an assistant turn names the titles it cited, which is how a follow-up finds "they"
+        (see rag.conversation)."""
         messages = []
-        for answer in self.answers:
+        for answer in self.answers[:after]:
             cited = "\n".join(f"[{c.number}] {c.title}" for c in answer.citations)
             messages.append({"role": "user", "content": answer.question})
             messages.append({"role": "assistant", "content": f"{answer.text}\n{cited}".strip()})
         return messages
-
-    def last_question(self) -> str | None:
-        return self.answers[-1].question if self.answers else None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The browser app's stylesheet: source cards, citation links, chips, the map.
+"""The browser app's stylesheet: source cards, citation links, the map.
 
 Kept apart from the markup (`rag.ui_format`) so either can change alone. Colours come from
 Gradio's theme variables where one exists, so dark mode keeps working; `:target` lights up
@@ -24,10 +24,6 @@ a.cite:hover { text-decoration: underline; }
 .nearest-lead { margin-top: 6px; font-size: 0.9em; }
 .chat-error { color: #b91c1c; font-weight: 600; }
 .answer-note { font-size: 0.85em; font-style: italic; opacity: 0.8; }
-.chips { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin: 4px 0; }
-.chips-title { font-size: 0.85em; opacity: 0.8; }
-.chip { border-radius: 999px; padding: 2px 10px; font-size: 0.85em;
-  background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
 .paper-map { width: 100%; max-width: 900px; height: auto; }
 .map-point { cursor: pointer; stroke: #fff; stroke-width: 1.5; }
 .map-point:hover, .map-point:focus { stroke: #111; stroke-width: 2.5; }

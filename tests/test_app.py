@@ -3,6 +3,7 @@ pipeline without a server, then the served app over gradio_client on the tiny di
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -29,9 +30,10 @@ from rag.ui_format import (
     paper_detail_html,
     paper_rows,
 )
-from rag.ui_session import PanelFilters, Session
+from rag.ui_session import Asked, PanelFilters, Session
 
 XSS_TITLE = "Neural Collapse <img src=x onerror=alert(1)> Revisited"
+YEAR_QUESTION = "Which 2025 papers are about entropy in reinforcement learning?"
 TIDES = "Tidal Forecasting with Graph Neural Networks"
 ABSTRACT = (
     "Neural collapse is a phenomenon of late training. Features collapse to their class means. "
@@ -152,6 +154,26 @@ def test_panel_filters_give_chips_keywords_and_clear_a_removed_chip() -> None:
     assert PanelFilters.read("any", "", "", 0) == PanelFilters()
 
 
+def test_a_removed_question_chip_switches_off_its_fields_for_that_question_only() -> None:
+    answer = dataclasses.replace(
+        cited(make_paper("Linguistic Collapse")),
+        filters=("year: 2025", "≥ 5 upvotes", "2 authors"),
+        filter_fields=(("year",), ("min_upvotes",), ("min_authors", "max_authors")),
+    )
+    session = Session()
+    session.add(cited(make_paper("Earlier")), message_index=1)
+    asked = session.new_question("Which 2025 papers by 2 authors?").shown(answer, ["≥ 5 upvotes"])
+
+    assert asked.after == 1 and asked.chip_labels() == ["year: 2025", "2 authors"]
+    again = asked.without(["year: 2025"])
+    assert again.ignored == {"min_authors", "max_authors"}
+    assert again.without([]).ignored == {"year", "min_authors", "max_authors"}
+    assert asked.without(["year: 2025", "2 authors"]) == asked
+    session.add(answer, message_index=3, asked=again)
+    assert session.asked is again and session.history(again.after) == session.history()[:2]
+    assert session.new_question("What is neural collapse?") == Asked("What is neural collapse?", 2)
+
+
 def test_panel_filters_report_a_wrong_date_in_words() -> None:
     with pytest.raises(ValueError, match="since must be a date such as 2025-03-01"):
         PanelFilters.read("any", "last spring", "", 0)
@@ -254,6 +276,75 @@ def test_build_app_registers_the_api_without_building_a_pipeline(
 
     public = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
     assert public == {"chat", "ask"}
+
+
+def test_removing_a_question_chip_asks_again_without_it_until_the_next_question(
+    seed_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    demo = build_app(seed_pipeline, tmp_path)
+    respond, remove = handler(demo, "respond"), handler(demo, "remove_question_chip")
+    panel = ("any", "", "", 0)
+
+    chat, session, _, chips = finished(
+        respond(YEAR_QUESTION, [], Session(), "extractive", 5, *panel)
+    )
+    assert chips.value == ["year: 2025"] and chips.visible
+    first = session.answers[-1]
+    assert {c.published.year for c in first.citations} == {2025}
+
+    chat, session, box, chips = finished(remove([], chat, session, "extractive", 5, *panel))
+    again = session.answers[-1]
+    assert again.question == YEAR_QUESTION and "year: 2025" not in again.filters
+    assert any(c.published and c.published.year != 2025 for c in again.citations)
+    assert chips.value == [] and not chips.visible
+    assert len(chat) == 4 and 'id="a3-1"' in chat[3]["content"]
+    assert box == gr.skip() and session.message_answer == {1: 0, 3: 1}
+
+    chat, session, _, chips = finished(
+        respond("Which 2025 papers study entropy collapse?", chat, session, "", 5, *panel)
+    )
+    assert "year: 2025" in session.answers[-1].filters and chips.value == ["year: 2025"]
+
+
+def test_removing_a_panel_chip_keeps_the_question_chips_removed_before(
+    seed_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    demo = build_app(seed_pipeline, tmp_path)
+    respond, remove, reask = (
+        handler(demo, name) for name in ("respond", "remove_question_chip", "reask")
+    )
+    chat, session, _, _ = finished(respond(YEAR_QUESTION, [], Session(), "", 5, "any", "", "", 10))
+    assert session.answers[-1].filters == ("year: 2025", "≥ 10 upvotes")
+    chat, session, _, _ = finished(remove([], chat, session, "", 5, "any", "", "", 10))
+    assert session.answers[-1].filters == ("≥ 10 upvotes",)
+
+    chat, session, _, chips = finished(reask(chat, session, "", 5, "any", "", "", 0))
+
+    assert session.answers[-1].filters == () and len(session.answers) == 3
+    assert session.asked.ignored == {"year"} and not chips.visible
+
+
+def test_number_of_sources_is_passed_to_the_one_pipeline(
+    seed_pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    respond = handler(build_app(seed_pipeline, tmp_path), "respond")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("every depth must use the one pipeline")
+
+    monkeypatch.setattr("app.Pipeline", refuse)
+
+    def sources(question: str, k: int) -> int:
+        _, session, _, _ = finished(respond(question, [], Session(), "", k, "any", "", "", 0))
+        return len(session.answers[-1].sources)
+
+    assert sources("How does entropy collapse affect reasoning?", 2) == 2
+    assert sources("How does entropy collapse affect reasoning?", 8) == 8
+    # At the configured depth the pipeline chooses: a list question gets more papers.
+    retrieval = seed_pipeline.settings.retrieval
+    assert sources("Which papers are about reinforcement learning?", retrieval.k) == (
+        retrieval.list_k
+    )
 
 
 @pytest.mark.slow

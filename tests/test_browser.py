@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_app import XSS_TITLE, free_port
+from test_app import XSS_TITLE, YEAR_QUESTION, free_port
 
 from app import build_app, serve
 from rag import Pipeline
@@ -143,6 +143,29 @@ def test_a_question_gets_a_cited_answer_with_source_cards_and_the_tabs_work(
     expect(page.locator("#paper-map .map-label").first).to_be_visible()
     points.first.click()
     expect(page.locator("#map-paper .paper-title")).not_to_be_empty()
+    assert outside == []
+
+
+def test_a_filter_read_from_the_question_is_a_chip_that_removing_asks_again_without(
+    browser: Browser, bundled_app: str
+) -> None:
+    page, outside = open_app(browser, bundled_app)
+    ask(page, YEAR_QUESTION)
+    chips = page.locator("#detected-chips")
+    year_chip = chips.locator(".token", has_text="year: 2025")
+    expect(year_chip).to_be_visible()
+    answers = page.locator("#chat .sources")
+    expect(answers.first.locator(".source-meta").first).to_contain_text("2025-")
+    dates = answers.first.locator(".source-meta").all_inner_texts()
+    assert all(text.startswith("2025-") for text in dates)
+
+    year_chip.locator(".token-remove").click()
+
+    expect(answers).to_have_count(2, timeout=ANSWER_TIMEOUT_MS)
+    expect(chips).to_be_hidden()
+    again = page.locator("#chat .message").last
+    expect(again.locator(".source-meta", has_text="2024-").first).to_be_visible()
+    assert page.locator("#chat").inner_text().count(YEAR_QUESTION) == 2  # asked, then again
     assert outside == []
 
 
