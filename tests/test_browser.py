@@ -18,7 +18,8 @@ from test_app import XSS_TITLE, YEAR_QUESTION, free_port
 
 from app import build_app, serve
 from rag import Pipeline
-from rag.config import PROJECT_ROOT, bundled_digests
+from rag.backends import available_modes
+from rag.config import PROJECT_ROOT, bundled_digests, get_settings
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +35,8 @@ document.querySelectorAll('#chat *').forEach((e) => {
   if (e.scrollHeight > e.clientHeight + 5) e.scrollTop = 0;
 });
 """
+# True once `count` chat turns show the streaming cursor (a turn loses it when it finishes).
+STREAMING_TURNS = "() => document.querySelector('#chat').innerText.split('▍').length > {count}"
 # A listing entry in the digest's format: title, abstract on one line, byline, date.
 HOSTILE_ABSTRACT = (
     "We revisit neural collapse in classifiers trained with label smoothing. The class means "
@@ -167,6 +170,36 @@ def test_a_filter_read_from_the_question_is_a_chip_that_removing_asks_again_with
     expect(again.locator(".source-meta", has_text="2024-").first).to_be_visible()
     assert page.locator("#chat").inner_text().count(YEAR_QUESTION) == 2  # asked, then again
     assert outside == []
+
+
+@pytest.mark.skipif(
+    "llamacpp" not in available_modes(get_settings()), reason="no local GGUF model installed"
+)
+def test_stop_ends_a_generated_answer_while_it_streams_and_frees_the_model(
+    browser: Browser, bundled_app: str
+) -> None:
+    # The local model streams for seconds (about 14 s for this question on two cores), so the
+    # click lands mid-answer; an extractive answer is over before a click could reach it.
+    page, _ = open_app(browser, bundled_app)
+    page.get_by_label("Answer mode").click()
+    page.get_by_role("option", name="llamacpp").click()
+    box = page.locator("#question textarea")
+    box.fill(QUESTION)
+    box.press("Enter")
+    page.wait_for_function(STREAMING_TURNS.format(count=1), timeout=ANSWER_TIMEOUT_MS)
+
+    page.locator("#stop").click()
+    page.wait_for_timeout(2_000)  # the cancel reaches the server
+    stopped = page.locator("#chat").inner_text()
+    page.wait_for_timeout(4_000)  # the model writes several words a second when not stopped
+
+    assert page.locator("#chat").inner_text() == stopped
+    expect(page.locator("#chat .source-card")).to_have_count(0)
+    # The stopped generation let go of the model: the next question streams in turn.
+    box.fill("What is neural collapse?")
+    box.press("Enter")
+    page.wait_for_function(STREAMING_TURNS.format(count=2), timeout=ANSWER_TIMEOUT_MS)
+    page.locator("#stop").click()
 
 
 def test_a_question_outside_the_digest_says_so(browser: Browser, bundled_app: str) -> None:
