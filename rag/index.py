@@ -38,6 +38,9 @@ from rag.records import Chunk, Paper
 from rag.texts import EMPTY_INDEX, INDEX_SWITCHED_MEANWHILE
 
 log = logging.getLogger(__name__)
+# Embedding batches per Chroma write: big enough to amortise a write, small enough that the
+# progress bar moves and a killed ingest loses little.
+WRITE_BATCHES = 8
 Metadata = dict[str, str | int | float | bool]
 
 
@@ -300,9 +303,13 @@ class PaperIndex:
         bar = tqdm(
             total=len(pending), unit="chunk", desc="Embedding", disable=not progress or not pending
         )
+        # Chunks of similar length share a batch, so little compute goes into padding; a group
+        # of batches goes to Chroma in one write.
+        pending = sorted(pending, key=lambda item: len(item[0].embed_text))
+        group = batch_size * WRITE_BATCHES
         with bar:
-            for start in range(0, len(pending), batch_size):
-                batch = pending[start : start + batch_size]
+            for start in range(0, len(pending), group):
+                batch = pending[start : start + group]
                 vectors = self.encoder.encode([c.embed_text for c, _, _ in batch], batch_size)
                 target.add(
                     ids=[c.chunk_id for c, _, _ in batch],
