@@ -470,3 +470,19 @@ def test_the_extractive_answer_streams_in_pieces_before_the_cards(
     assert len(partial) >= 2
     assert len(partial[0]) < len(partial[-1])
     assert "source-card" in shown[-1] and not shown[-1].endswith("▍")
+
+
+def test_the_bad_question_catalogue_through_the_app_api_leaves_it_serving(served: str) -> None:
+    from tests.test_bad_questions import ANSWERABLE, REFUSED
+
+    client = Client(served, verbose=False)
+    for name, question in ANSWERABLE.items():
+        result = client.predict(question, api_name="/ask")
+        numbers = [c["number"] for c in result["citations"]]
+        assert numbers == list(range(1, len(numbers) + 1)), name
+    for name, (question, message) in REFUSED.items():
+        with pytest.raises(AppError, match=re.escape(message)):
+            client.predict(question, api_name="/ask")
+    # Still up and answering as before.
+    again = client.predict("How quickly do soil microbes respond to drought?", api_name="/ask")
+    assert again["citations"][0]["title"] == "Soil Microbes Respond to Drought Within Days"
