@@ -24,7 +24,6 @@ import platform
 import random
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import PROJECT_ROOT, bundled_digests
+from rag.metrics import latency_summary
 
 DATA = PROJECT_ROOT / "benchmarks" / "data"
 QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
@@ -42,11 +42,6 @@ COLD_QUESTION = "How does entropy collapse affect reinforcement learning for rea
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def corpus(size: int) -> list[Path]:
@@ -135,10 +130,8 @@ def work_query(index: Path, digests: Sequence[Path], encoder: str) -> dict[str, 
         answer.append(time.perf_counter() - started)
     return {
         "questions": len(questions),
-        "retrieval_p50_ms": 1000 * statistics.median(retrieval),
-        "retrieval_p95_ms": 1000 * percentile(retrieval, 0.95),
-        "answer_p50_ms": 1000 * statistics.median(answer),
-        "answer_p95_ms": 1000 * percentile(answer, 0.95),
+        **{f"retrieval_{k}": v for k, v in latency_summary(retrieval).items()},
+        **{f"answer_{k}": v for k, v in latency_summary(answer).items()},
         "peak_rss_mib": peak_rss_mib(),
     }
 

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag.config import PROJECT_ROOT
+from rag.metrics import latency_summary
 
 QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
 START_TIMEOUT_S = 300
@@ -150,9 +150,8 @@ def run_load(url: str, pid: int, sessions: int, seconds: float) -> LoadReport:
     if second_half:
         report.rss_second_half_growth_mib = second_half[-1] - second_half[0]
     if latencies:
-        ordered = sorted(latencies)
-        report.p50_ms = 1000 * statistics.median(ordered)
-        report.p95_ms = 1000 * ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        summary = latency_summary(latencies)
+        report.p50_ms, report.p95_ms = summary["p50_ms"], summary["p95_ms"]
     return report
 
 
