@@ -39,6 +39,16 @@ def split_sentences(text: str) -> tuple[str, ...]:
     return tuple(sentences)
 
 
+def chunk_id_for(paper_id: str, number: int) -> str:
+    """A chunk's id, `<paper_id>:<n>`: stable, so re-ingest overwrites, and readable both ways."""
+    return f"{paper_id}:{number}"
+
+
+def paper_id_of(chunk_id: str) -> str:
+    """The paper a chunk id belongs to (paper ids may themselves contain colons)."""
+    return chunk_id.rsplit(":", 1)[0]
+
+
 def embed_text(title: str, body: str) -> str:
     """What the encoder sees: the title makes each chunk self-describing."""
     return f"{title}\n{body}"
@@ -95,7 +105,7 @@ def chunk_paper(
 
     return [
         Chunk(
-            chunk_id=f"{paper.paper_id}:{number}",
+            chunk_id=chunk_id_for(paper.paper_id, number),
             paper_id=paper.paper_id,
             number=number,
             text=" ".join(group),

@@ -30,7 +30,7 @@ from chromadb.errors import NotFoundError
 from tqdm import tqdm
 
 from rag import storage
-from rag.chunking import chunk_paper
+from rag.chunking import chunk_id_for, chunk_paper, paper_id_of
 from rag.digest import content_hash
 from rag.embedding import ChromaEmbedding, Encoder
 from rag.errors import IndexStateError
@@ -58,7 +58,10 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class ChunkHit:
-    """One chunk returned by a search, with its cosine similarity to the query."""
+    """One chunk returned by a search, with its cosine similarity to the query.
+
+    A nearest-chunk search leaves `text` empty: reading texts costs Chroma more than the
+    search itself, so `PaperIndex.read_chunks` fetches only those a caller keeps."""
 
     chunk_id: str
     paper_id: str
@@ -144,6 +147,9 @@ class PaperIndex:
         self.chunk_overlap = chunk_overlap
         self.lock_timeout = lock_timeout
         self._live: chromadb.Collection | None = None
+        # Both describe the live generation, which never changes once switched in.
+        self._count: int | None = None
+        self._chunk_counts: dict[str, int] = {}
 
     @property
     def collection(self) -> chromadb.Collection:
@@ -156,8 +162,11 @@ class PaperIndex:
     def _open_live(self) -> chromadb.Collection | None:
         """The live generation, opened once (None: nothing ingested yet)."""
         if self._live is None and self.store.exists():
-            self._live = self._read_live(self.store.client())
+            self._switch_to(self._read_live(self.store.client()))
         return self._live
+
+    def _switch_to(self, live: chromadb.Collection | None) -> None:
+        self._live, self._count, self._chunk_counts = live, None, {}
 
     def _read_live(self, client: chromadb.ClientAPI) -> chromadb.Collection | None:
         pointer = self.store.read_pointer(client, self.collection_name)
@@ -186,7 +195,11 @@ class PaperIndex:
 
     def count(self) -> int:
         live = self._open_live()
-        return live.count() if live else 0
+        if live is None:
+            return 0
+        if self._count is None:
+            self._count = live.count()
+        return self._count
 
     def plan(self, papers: Sequence[Paper], live: chromadb.Collection | None) -> IngestPlan:
         """Chunks of the new and changed papers, compared by fingerprint with `live`."""
@@ -250,7 +263,7 @@ class PaperIndex:
             self.store.discard_unreadable()
         client = self.store.client()
         # Another writer may have switched generations while this one waited for the lock.
-        self._live = None if rebuild else self._read_live(client)
+        self._switch_to(None if rebuild else self._read_live(client))
         plan = self.plan(papers, self._live)
         if plan.changes_nothing and not rebuild:
             return plan
@@ -275,7 +288,7 @@ class PaperIndex:
             raise self._switched_meanwhile(client)
         self.store.write_pointer(client, self.collection_name, storage.Pointer(name, previous))
         storage.drop_generations(client, self.collection_name, keep=(name, previous))
-        self._live = staged
+        self._switch_to(staged)
         return plan
 
     def _still_live(self, client: chromadb.ClientAPI, expected: str | None) -> bool:
@@ -325,47 +338,49 @@ class PaperIndex:
         if live is None:
             return {}
         metas = live.get(where={"chunk": 0}, include=["metadatas"])["metadatas"] or []
+        self._chunk_counts = {
+            str(m["paper_id"]): int(m["n_chunks"]) for m in metas if "n_chunks" in m
+        }
         found = [paper_from_metadata(m, str(m.get("abstract", ""))) for m in metas]
         found.sort(key=lambda p: (p.source_file, p.source_line))
         return {p.paper_id: p for p in found}
 
     def search(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[ChunkHit]:
-        """The `n` chunks nearest to `vector` by cosine similarity, best first."""
+        """The `n` chunks nearest to `vector` by cosine similarity, best first, without texts."""
         n = min(n, self.count())
         if n <= 0:
             return []
         result = self.collection.query(
-            query_embeddings=[vector],
-            n_results=n,
-            where=where,
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=[vector], n_results=n, where=where, include=["distances"]
         )
         return [
-            ChunkHit(chunk_id=cid, paper_id=str(meta["paper_id"]), text=doc, score=1.0 - dist)
-            for cid, doc, meta, dist in zip(
-                result["ids"][0],
-                result["documents"][0],
-                result["metadatas"][0],
-                result["distances"][0],
-                strict=True,
-            )
+            ChunkHit(chunk_id=cid, paper_id=paper_id_of(cid), text="", score=1.0 - dist)
+            for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
         ]
 
-    def score_papers(self, vector: np.ndarray, paper_ids: Sequence[str]) -> list[ChunkHit]:
-        """Every chunk of the given papers, scored against `vector` (for papers found by
-        keyword search alone, which the nearest-chunk search did not reach)."""
+    def read_chunks(
+        self, vector: np.ndarray, chunk_ids: Sequence[str] = (), paper_ids: Sequence[str] = ()
+    ) -> list[ChunkHit]:
+        """The given chunks and every chunk of the given papers, with texts, scored against
+        `vector` (papers found by keyword search alone have no scored chunks yet)."""
         live = self._open_live()
-        if not paper_ids or live is None:
+        if live is None or not (chunk_ids or paper_ids):
             return []
-        rows = live.get(
-            where={"paper_id": {"$in": list(paper_ids)}},
-            include=["documents", "metadatas", "embeddings"],
-        )
+        counted = [p for p in paper_ids if p in self._chunk_counts]
+        ids = [
+            *chunk_ids,
+            *(chunk_id_for(p, n) for p in counted for n in range(self._chunk_counts[p])),
+        ]
+        include: list = ["documents", "embeddings"]
+        # Reading by id is a primary-key lookup; a metadata filter scans. The chunk counts
+        # come from the catalogue (`papers`); without it, filter.
+        rows = [live.get(ids=list(dict.fromkeys(ids)), include=include)] if ids else []
+        if uncounted := [p for p in paper_ids if p not in self._chunk_counts]:
+            rows.append(live.get(where={"paper_id": {"$in": uncounted}}, include=include))
         return [
-            ChunkHit(cid, str(meta["paper_id"]), doc, float(np.asarray(emb) @ vector))
-            for cid, doc, meta, emb in zip(
-                rows["ids"], rows["documents"], rows["metadatas"], rows["embeddings"], strict=True
-            )
+            ChunkHit(cid, paper_id_of(cid), doc, float(np.asarray(emb) @ vector))
+            for row in rows
+            for cid, doc, emb in zip(row["ids"], row["documents"], row["embeddings"], strict=True)
         ]
 
 

@@ -28,12 +28,11 @@ RRF_K = 60
 MODES = ("hybrid", "dense", "keyword")
 
 
-def group_by_paper(hits: Sequence[ChunkHit]) -> dict[str, tuple[float, list[str]]]:
-    """paper_id -> (best score, chunk texts best first), papers in order of best score."""
-    grouped: dict[str, tuple[float, list[str]]] = {}
+def group_by_paper(hits: Sequence[ChunkHit]) -> dict[str, list[ChunkHit]]:
+    """paper_id -> its chunks best first, papers in order of their best chunk."""
+    grouped: dict[str, list[ChunkHit]] = {}
     for hit in sorted(hits, key=lambda h: h.score, reverse=True):
-        best, texts = grouped.setdefault(hit.paper_id, (hit.score, []))
-        texts.append(hit.text)
+        grouped.setdefault(hit.paper_id, []).append(hit)
     return grouped
 
 
@@ -70,11 +69,14 @@ class HybridRetriever(BaseRetriever):
         if top <= 0:
             return [], {}
         ids = self.keyword.paper_ids
-        order = [
-            i
-            for i in np.argsort(-scores, kind="stable")
-            if scores[i] > 0 and (allowed is None or ids[i] in allowed)
-        ][: self.chunk_candidates]
+        matching = np.flatnonzero(scores > 0)
+        if allowed is not None:
+            matching = np.array([i for i in matching if ids[i] in allowed], dtype=np.int64)
+        # Only the best few are ranked: sorting every score costs more than the search.
+        if len(matching) > self.chunk_candidates:
+            best = np.argpartition(-scores[matching], self.chunk_candidates)
+            matching = matching[best[: self.chunk_candidates]]
+        order = matching[np.argsort(-scores[matching], kind="stable")]
         return [ids[i] for i in order], {ids[i]: float(scores[i]) / top for i in order}
 
     def search(
@@ -87,7 +89,7 @@ class HybridRetriever(BaseRetriever):
         """Ranked papers as Documents; `where` filters chunks, `allowed` limits paper ids."""
         k = k or self.k
         vector = self.index.encoder.encode_query(query)
-        dense: dict[str, tuple[float, list[str]]] = {}
+        dense: dict[str, list[ChunkHit]] = {}
         if self.mode != "keyword":
             hits = self.index.search(vector, self.chunk_candidates, dict(where) if where else None)
             dense = group_by_paper([h for h in hits if allowed is None or h.paper_id in allowed])
@@ -96,18 +98,24 @@ class HybridRetriever(BaseRetriever):
             keyword_ranking, keyword_scores = self._keyword_ranking(query, allowed)
         fused = reciprocal_rank_fusion([list(dense), keyword_ranking])
         ranked = sorted(fused, key=lambda pid: fused[pid], reverse=True)[:k]
-        missing = [pid for pid in ranked if pid not in dense]
-        dense.update(group_by_paper(self.index.score_papers(vector, missing)))
+        # Texts are read for the papers kept only, together with every chunk of the papers
+        # that keyword search alone found (their dense score is their best chunk's).
+        read = self.index.read_chunks(
+            vector,
+            chunk_ids=[h.chunk_id for pid in ranked for h in dense.get(pid, ())],
+            paper_ids=[pid for pid in ranked if pid not in dense],
+        )
+        chunks = group_by_paper(read)
         return [
             Document(
-                page_content=dense.get(pid, (0.0, [""]))[1][0],
+                page_content=chunks[pid][0].text if pid in chunks else "",
                 metadata={
                     "paper_id": pid,
                     "rank": rank,
                     "fused": fused[pid],
-                    "dense": dense.get(pid, (0.0, []))[0],
+                    "dense": chunks[pid][0].score if pid in chunks else 0.0,
                     "keyword": keyword_scores.get(pid, 0.0),
-                    "chunks": dense.get(pid, (0.0, []))[1],
+                    "chunks": [h.text for h in chunks.get(pid, ())],
                 },
             )
             for rank, pid in enumerate(ranked, start=1)

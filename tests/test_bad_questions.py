@@ -49,6 +49,7 @@ REFUSED = {
     "100 KB": ("neural collapse " * 6400, QUESTION_TOO_LONG.split("(")[0]),
 }
 
+
 def check_answer(answer: Answer) -> None:
     """An answer that holds together: text, numbered citations, and only those cited."""
     assert isinstance(answer, Answer)
@@ -130,9 +131,7 @@ def ask_cli(index: Path, *args: str | bytes) -> subprocess.CompletedProcess:
 CLI_QUESTIONS = [
     *(pytest.param(q, id=name) for name, q in ANSWERABLE.items() if "\x00" not in q),
     *(pytest.param(q, id=name) for name, (q, _) in REFUSED.items() if len(q) < 1000),
-    pytest.param(
-        b"What is \xff\xfe neural \xc3 collapse?", id="invalid utf-8"
-    ),
+    pytest.param(b"What is \xff\xfe neural \xc3 collapse?", id="invalid utf-8"),
     pytest.param(b"\xff\xfe\xfd\x80", id="only invalid utf-8"),
 ]
 PRINTING = ["control characters", "binary junk", "right-to-left override", "emoji", "empty"]

@@ -129,7 +129,7 @@ def test_reading_a_folder_never_ingested_finds_nothing_and_writes_nothing(
     assert (
         index.count(),
         index.papers(),
-        index.score_papers(encoder.encode_query("x"), ["a"]),
+        index.read_chunks(encoder.encode_query("x"), ["a:0"], ["a"]),
     ) == (
         0,
         {},
