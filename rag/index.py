@@ -30,7 +30,7 @@ from chromadb.errors import NotFoundError
 from tqdm import tqdm
 
 from rag import storage
-from rag.chunking import chunk_id_for, chunk_paper, paper_id_of
+from rag.chunking import SPLITTER, chunk_id_for, chunk_paper, paper_id_of
 from rag.digest import content_hash
 from rag.embedding import ChromaEmbedding, Encoder
 from rag.errors import IndexStateError
@@ -188,6 +188,7 @@ class PaperIndex:
                 content_hash(paper),
                 str(self.chunk_tokens),
                 str(self.chunk_overlap),
+                SPLITTER,
                 self.encoder.name,
             ]
         )
@@ -200,6 +201,11 @@ class PaperIndex:
         if self._count is None:
             self._count = live.count()
         return self._count
+
+    def up_to_date(self, papers: Sequence[Paper], live: chromadb.Collection | None) -> bool:
+        """Whether `live` holds every paper as it is now (fingerprints only: no chunking)."""
+        stored = _stored_fingerprints(live) if live else {}
+        return all(stored.get(p.paper_id) == self.fingerprint(p) for p in papers)
 
     def plan(self, papers: Sequence[Paper], live: chromadb.Collection | None) -> IngestPlan:
         """Chunks of the new and changed papers, compared by fingerprint with `live`."""
@@ -240,8 +246,8 @@ class PaperIndex:
         `rebuild` starts from nothing, whatever state (or damage) the index is in.
         """
         started = time.perf_counter()
-        plan = None if rebuild else self.plan(papers, self._open_live())
-        if plan is None or not plan.changes_nothing:
+        plan = IngestPlan([], set(), 0, 0)
+        if rebuild or not self.up_to_date(papers, self._open_live()):
             with storage.writer_lock(self.path, self.lock_timeout):
                 plan = self._write_generation(papers, batch_size, progress, rebuild)
         report = IngestReport(

@@ -18,8 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import pysbd
-
+from rag.chunking import split_sentences
 from rag.records import Paper
 
 LABEL = "[synthetic]"
@@ -30,8 +29,7 @@ DAYS = 730
 
 def sentence_pool(papers: Sequence[Paper]) -> tuple[list[str], list[str]]:
     """The seed's abstract sentences and title words (each list sorted, so draws reproduce)."""
-    segmenter = pysbd.Segmenter(language="en", clean=False)
-    sentences = sorted({s.strip() for p in papers for s in segmenter.segment(p.abstract)})
+    sentences = sorted({s for p in papers for s in split_sentences(p.abstract)})
     words = sorted({w for p in papers for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", p.title)})
     return [s for s in sentences if len(s.split()) >= 4], words
 
