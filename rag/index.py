@@ -21,6 +21,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import numpy as np
 from chromadb.errors import NotFoundError
 from tqdm import tqdm
 
-from rag import storage
+from rag import derived, storage
 from rag.chunking import SPLITTER, chunk_id_for, chunk_paper, paper_id_of
 from rag.digest import content_hash
 from rag.embedding import ChromaEmbedding, Encoder
@@ -194,6 +195,14 @@ class PaperIndex:
         )
         return hashlib.sha1(recipe.encode()).hexdigest()
 
+    def derived_folder(self) -> Path | None:
+        """Where data computed from the live generation is kept (None before the first
+        ingest, and for an index from before generations, whose name is not unique)."""
+        live = self._open_live()
+        if live is None or live.name == self.collection_name:
+            return None
+        return derived.folder(self.path, live.name)
+
     def count(self) -> int:
         live = self._open_live()
         if live is None:
@@ -294,6 +303,7 @@ class PaperIndex:
             raise self._switched_meanwhile(client)
         self.store.write_pointer(client, self.collection_name, storage.Pointer(name, previous))
         storage.drop_generations(client, self.collection_name, keep=(name, previous))
+        derived.prune(self.path, keep=(name, previous))
         self._switch_to(staged)
         return plan
 
@@ -323,27 +333,34 @@ class PaperIndex:
             total=len(pending), unit="chunk", desc="Embedding", disable=not progress or not pending
         )
         # Chunks of similar length share a batch, so little compute goes into padding; a group
-        # of batches goes to Chroma in one write.
+        # of batches goes to Chroma in one write, on a writer thread, so Chroma indexes one
+        # group while the encoder embeds the next.
         pending = sorted(pending, key=lambda item: len(item[0].embed_text))
         group = batch_size * WRITE_BATCHES
-        with bar:
+        with bar, ThreadPoolExecutor(max_workers=1) as writer:
+            written: Future | None = None
             for start in range(0, len(pending), group):
                 batch = pending[start : start + group]
                 vectors = self.encoder.encode([c.embed_text for c, _, _ in batch], batch_size)
-                target.add(
-                    ids=[c.chunk_id for c, _, _ in batch],
-                    embeddings=vectors,
-                    metadatas=[m for _, m, _ in batch],
-                    documents=[d for _, _, d in batch],
-                )
-                bar.update(len(batch))
+                if written is not None:
+                    bar.update(written.result())
+                written = writer.submit(_write, target, batch, vectors)
+            if written is not None:
+                bar.update(written.result())
 
     def papers(self) -> dict[str, Paper]:
         """Every indexed paper, rebuilt from chunk 0's metadata, in source order."""
         live = self._open_live()
         if live is None:
             return {}
-        metas = live.get(where={"chunk": 0}, include=["metadatas"])["metadatas"] or []
+        # Reading every paper's row costs seconds at tens of thousands of papers; the
+        # generation never changes, so its catalogue is read once and kept beside it.
+        place = self.derived_folder()
+        metas = derived.read_json(place / "catalogue.json") if place else None
+        if not isinstance(metas, list):
+            metas = live.get(where={"chunk": 0}, include=["metadatas"])["metadatas"] or []
+            if place:
+                derived.write_json(place / "catalogue.json", metas)
         self._chunk_counts = {
             str(m["paper_id"]): int(m["n_chunks"]) for m in metas if "n_chunks" in m
         }
@@ -388,6 +405,18 @@ class PaperIndex:
             for row in rows
             for cid, doc, emb in zip(row["ids"], row["documents"], row["embeddings"], strict=True)
         ]
+
+
+def _write(
+    target: chromadb.Collection, batch: list[tuple[Chunk, Metadata, str]], vectors: np.ndarray
+) -> int:
+    target.add(
+        ids=[c.chunk_id for c, _, _ in batch],
+        embeddings=vectors,
+        metadatas=[m for _, m, _ in batch],
+        documents=[d for _, _, d in batch],
+    )
+    return len(batch)
 
 
 # Chunks copied per request from the live generation into the next (vectors included).

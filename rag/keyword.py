@@ -5,20 +5,28 @@ The keyword index is rebuilt in memory from the papers the Chroma index holds, s
 never drift out of sync with it; at digest scale that takes milliseconds. A paper is one
 BM25 document (title + abstract): keyword evidence is about papers, and whole abstracts give
 BM25 the term statistics it needs. English stopwords are dropped and words stemmed (Snowball),
-so "collapses" finds "collapse".
+so "collapses" finds "collapse". Building takes seconds at tens of thousands of papers, so the
+pipeline keeps the built index beside the generation it was built from (`cached`, see
+rag.derived) and loads it in milliseconds on the next start.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
 
+from rag import derived
 from rag.records import Paper
 
+log = logging.getLogger(__name__)
 _STEMMER = Stemmer.Stemmer("english")
+_IDS = "paper_ids.json"
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -36,13 +44,32 @@ def with_bigrams(tokens: list[str]) -> list[str]:
 class KeywordIndex:
     """BM25 over a fixed list of papers; scores come back in the papers' order."""
 
-    def __init__(self, papers: Sequence[Paper]) -> None:
+    def __init__(self, papers: Sequence[Paper], built: bm25s.BM25 | None = None) -> None:
         self.paper_ids = [p.paper_id for p in papers]
-        self._bm25 = bm25s.BM25()
-        if papers:
+        self._bm25 = built or bm25s.BM25()
+        if papers and built is None:
             documents = tokenize([f"{p.title}\n{p.abstract}" for p in papers])
             self._bm25.index([with_bigrams(d) for d in documents], show_progress=False)
         self._vocabulary = set(self._bm25.vocab_dict) if papers else set()
+
+    @classmethod
+    def cached(cls, papers: Sequence[Paper], place: Path | None) -> KeywordIndex:
+        """The index of `papers`, loaded from `place` when it was built for exactly these
+        papers, else built (and kept there for the next start)."""
+        if place is None or not papers:
+            return cls(papers)
+        if derived.read_json(place / _IDS) == [p.paper_id for p in papers]:
+            try:
+                return cls(papers, bm25s.BM25.load(place, show_progress=False))
+            except (OSError, ValueError, KeyError) as error:
+                log.warning("rebuilding the keyword index kept in %s: %s", place, error)
+        index = cls(papers)
+        derived.write_folder(place, index._save)
+        return index
+
+    def _save(self, folder: Path) -> None:
+        self._bm25.save(folder, show_progress=False)
+        (folder / _IDS).write_text(json.dumps(self.paper_ids), encoding="utf-8")
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every paper for `query` (zeros when no query word is indexed)."""

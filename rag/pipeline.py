@@ -132,8 +132,10 @@ class Pipeline:
 
     @cached_property
     def keyword(self) -> KeywordIndex:
-        """BM25 over the indexed papers, rebuilt from the index so it is never out of sync."""
-        return KeywordIndex(list(self.papers.values()))
+        """BM25 over the indexed papers, built from the index's own catalogue (and kept beside
+        its generation), so it is never out of sync with it."""
+        place = self.index.derived_folder()
+        return KeywordIndex.cached(list(self.papers.values()), place / "bm25" if place else None)
 
     @cached_property
     def retriever(self) -> HybridRetriever:
