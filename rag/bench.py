@@ -12,7 +12,8 @@ model loading and imports are paid as a user pays them and peak RSS is per task:
 - re-ingest: the same corpus again (nothing should be embedded);
 - query: warm retrieval-only and full-answer latency, p50/p95, over the development questions
   (first turns only), each question's vector computed afresh;
-- cold start: a new process that opens the existing index and answers one question.
+- cold start: a new process that opens the existing index and answers one question; the
+  first such start after an ingest also builds the catalogue and BM25 index it keeps.
 """
 
 from __future__ import annotations
@@ -167,16 +168,20 @@ def bench_size(size: int, encoder: str, work: Path) -> dict[str, Any]:
     shutil.rmtree(index, ignore_errors=True)
     fresh = run_worker("ingest", index, digests, encoder)
     again = run_worker("ingest", index, digests, encoder)
-    query = run_worker("query", index, digests, encoder)
+    # The first start after an ingest builds the catalogue and BM25 index and keeps them
+    # (rag.derived); later starts read them.
+    first = run_worker("cold", index, digests, encoder)
     cold = run_worker("cold", index, digests, encoder)
+    query = run_worker("query", index, digests, encoder)
     return {
         "papers": fresh["papers"],
         "encoder": encoder,
         "ingest": fresh,
         "reingest": again,
         "query": query,
+        "first_start_s": first["process_s"],
         "cold_start_s": cold["process_s"],
-        "peak_rss_mib": max(r["peak_rss_mib"] for r in (fresh, again, query, cold)),
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in (fresh, again, first, query, cold)),
     }
 
 
@@ -192,6 +197,7 @@ def table(results: Sequence[dict[str, Any]]) -> str:
         ("re-ingest s (embedded)", lambda r: _reingest(r["reingest"])),
         ("retrieval p50 / p95 ms", lambda r: _pair(r["query"], "retrieval")),
         ("answer p50 / p95 ms", lambda r: _pair(r["query"], "answer")),
+        ("first start after ingest s", lambda r: f"{r.get('first_start_s', 0):.1f}"),
         ("cold start to answer s", lambda r: f"{r['cold_start_s']:.1f}"),
         ("peak RSS MiB", lambda r: f"{r['peak_rss_mib']:.0f}"),
     ]
