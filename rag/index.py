@@ -382,29 +382,33 @@ class PaperIndex:
         ]
 
     def read_chunks(
-        self, vector: np.ndarray, chunk_ids: Sequence[str] = (), paper_ids: Sequence[str] = ()
+        self, vector: np.ndarray, hits: Sequence[ChunkHit] = (), paper_ids: Sequence[str] = ()
     ) -> list[ChunkHit]:
-        """The given chunks and every chunk of the given papers, with texts, scored against
+        """`hits` with their texts, and every chunk of `paper_ids` with its text, scored against
         `vector` (papers found by keyword search alone have no scored chunks yet)."""
         live = self._open_live()
-        if live is None or not (chunk_ids or paper_ids):
+        if live is None or not (hits or paper_ids):
             return []
         counted = [p for p in paper_ids if p in self._chunk_counts]
         ids = [
-            *chunk_ids,
+            *(h.chunk_id for h in hits),
             *(chunk_id_for(p, n) for p in counted for n in range(self._chunk_counts[p])),
         ]
-        include: list = ["documents", "embeddings"]
+        # Vectors are read only to score the papers' chunks: the hits carry their scores.
+        include: list = ["documents", "embeddings"] if paper_ids else ["documents"]
         # Reading by id is a primary-key lookup; a metadata filter scans. The chunk counts
         # come from the catalogue (`papers`); without it, filter.
         rows = [live.get(ids=list(dict.fromkeys(ids)), include=include)] if ids else []
         if uncounted := [p for p in paper_ids if p not in self._chunk_counts]:
             rows.append(live.get(where={"paper_id": {"$in": uncounted}}, include=include))
-        return [
-            ChunkHit(cid, paper_id_of(cid), doc, float(np.asarray(emb) @ vector))
-            for row in rows
-            for cid, doc, emb in zip(row["ids"], row["documents"], row["embeddings"], strict=True)
-        ]
+        scored = {h.chunk_id: h.score for h in hits}
+        found = []
+        for row in rows:
+            vectors = row["embeddings"] if paper_ids else [None] * len(row["ids"])
+            for cid, doc, emb in zip(row["ids"], row["documents"], vectors, strict=True):
+                score = scored[cid] if cid in scored else float(np.asarray(emb) @ vector)
+                found.append(ChunkHit(cid, paper_id_of(cid), doc, score))
+        return found
 
 
 def _write(

@@ -102,7 +102,7 @@ class HybridRetriever(BaseRetriever):
         # that keyword search alone found (their dense score is their best chunk's).
         read = self.index.read_chunks(
             vector,
-            chunk_ids=[h.chunk_id for pid in ranked for h in dense.get(pid, ())],
+            hits=[h for pid in ranked for h in dense.get(pid, ())],
             paper_ids=[pid for pid in ranked if pid not in dense],
         )
         chunks = group_by_paper(read)

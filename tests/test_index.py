@@ -129,7 +129,7 @@ def test_reading_a_folder_never_ingested_finds_nothing_and_writes_nothing(
     assert (
         index.count(),
         index.papers(),
-        index.read_chunks(encoder.encode_query("x"), ["a:0"], ["a"]),
+        index.read_chunks(encoder.encode_query("x"), paper_ids=["a"]),
     ) == (
         0,
         {},
@@ -137,3 +137,27 @@ def test_reading_a_folder_never_ingested_finds_nothing_and_writes_nothing(
     )
     assert index.search(encoder.encode_query("tides"), 3) == []
     assert not (tmp_path / "absent").exists()
+
+
+def test_reading_a_papers_chunks_scores_them_as_the_search_does(
+    tmp_path: Path, tiny_digest: Path, encoder: Encoder
+):
+    papers = load_digest(tiny_digest)
+    PaperIndex(tmp_path / "index", encoder).ingest(papers, progress=False)
+    vector = encoder.encode_query("predicting ocean tides at coastal stations")
+    fresh = PaperIndex(tmp_path / "index", encoder)
+    hits = {h.chunk_id: h for h in fresh.search(vector, 50)}
+    # Without the catalogue the chunks are found by a metadata filter, with it by id.
+    by_filter = fresh.read_chunks(vector, paper_ids=[papers[1].paper_id])
+    fresh.papers()
+    by_id = fresh.read_chunks(vector, paper_ids=[papers[1].paper_id])
+    assert sorted((h.chunk_id, h.text) for h in by_filter) == sorted(
+        (h.chunk_id, h.text) for h in by_id
+    )
+    assert {h.paper_id for h in by_id} == {papers[1].paper_id} and by_id[0].text
+    for chunk in by_id:
+        assert chunk.score == pytest.approx(hits[chunk.chunk_id].score, abs=1e-5)
+    # Hits come back with their texts and the scores they had.
+    best = max(hits.values(), key=lambda h: h.score)
+    (read,) = fresh.read_chunks(vector, hits=[best])
+    assert (read.chunk_id, read.score, bool(read.text)) == (best.chunk_id, best.score, True)
