@@ -358,7 +358,7 @@ class PaperIndex:
         place = self.derived_folder()
         metas = derived.read_json(place / "catalogue.json") if place else None
         if not isinstance(metas, list):
-            metas = live.get(where={"chunk": 0}, include=["metadatas"])["metadatas"] or []
+            metas = _paper_rows(live)
             if place:
                 derived.write_json(place / "catalogue.json", metas)
         self._chunk_counts = {
@@ -423,13 +423,27 @@ def _write(
     return len(batch)
 
 
+# Rows per catalogue read (see `_paper_rows`).
+PAGE_ROWS = 5000
 # Chunks copied per request from the live generation into the next (vectors included).
 COPY_BATCH = 1000
 
 
+def _paper_rows(live: chromadb.Collection) -> list[dict]:
+    """Chunk 0's metadata of every paper, read in pages: Chroma reads a page's rows with one
+    SQL statement, and SQLite refuses more than 32,766 variables in one."""
+    rows: list[dict] = []
+    while True:
+        page = live.get(
+            where={"chunk": 0}, include=["metadatas"], limit=PAGE_ROWS, offset=len(rows)
+        )
+        rows.extend(dict(m) for m in page["metadatas"] or [])
+        if len(page["ids"]) < PAGE_ROWS:
+            return rows
+
+
 def _stored_fingerprints(live: chromadb.Collection) -> dict[str, str]:
-    rows = live.get(where={"chunk": 0}, include=["metadatas"])
-    return {str(m["paper_id"]): str(m["fingerprint"]) for m in rows["metadatas"] or []}
+    return {str(m["paper_id"]): str(m["fingerprint"]) for m in _paper_rows(live)}
 
 
 def _copy_chunks(

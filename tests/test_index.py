@@ -161,3 +161,15 @@ def test_reading_a_papers_chunks_scores_them_as_the_search_does(
     best = max(hits.values(), key=lambda h: h.score)
     (read,) = fresh.read_chunks(vector, hits=[best])
     assert (read.chunk_id, read.score, bool(read.text)) == (best.chunk_id, best.score, True)
+
+
+def test_the_catalogue_is_read_in_pages(
+    tmp_path: Path, tiny_digest: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+):
+    # One unpaged read of 50,000 papers exceeded SQLite's limit on statement variables.
+    papers = load_digest(tiny_digest)
+    PaperIndex(tmp_path / "index", encoder).ingest(papers, progress=False)
+    monkeypatch.setattr("rag.index.PAGE_ROWS", 2)
+    reopened = PaperIndex(tmp_path / "index", encoder)
+    assert list(reopened.papers().values()) == papers
+    assert reopened.ingest(papers, progress=False).unchanged == 3
