@@ -1,13 +1,12 @@
 """Keyword search over whole papers with BM25 (bm25s), built from the index's own catalogue.
 
 Dense vectors miss rare exact terms (acronyms, method names, "sycophancy"); BM25 finds them.
-The keyword index is rebuilt in memory from the papers the Chroma index holds, so it can
-never drift out of sync with it; at digest scale that takes milliseconds. A paper is one
-BM25 document (title + abstract): keyword evidence is about papers, and whole abstracts give
-BM25 the term statistics it needs. English stopwords are dropped and words stemmed (Snowball),
-so "collapses" finds "collapse". Building takes seconds at tens of thousands of papers, so the
-pipeline keeps the built index beside the generation it was built from (`cached`, see
-rag.derived) and loads it in milliseconds on the next start.
+The keyword index is built from the papers the Chroma index holds, so it can never drift out
+of sync with it. Building takes seconds at tens of thousands of papers, so it is kept beside
+the generation it was built from (`cached`, see rag.derived) and loaded in milliseconds on
+the next start. A paper is one BM25 document (title + abstract): keyword evidence is about
+papers, and whole abstracts give BM25 the term statistics it needs. English stopwords are
+dropped and words stemmed (Snowball), so "collapses" finds "collapse".
 """
 
 from __future__ import annotations
