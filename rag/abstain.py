@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 
 from rag.chunking import split_sentences
-from rag.keyword import tokenize
+from rag.keyword import name_parts, tokenize
 from rag.records import Source
 from rag.texts import FIGURE_NOT_GIVEN, NAME_NOT_MENTIONED, NO_AUTHOR_NAMES
 
@@ -74,16 +74,23 @@ def states_figure(words: Sequence[str], sources: Sequence[Source]) -> bool:
     return False
 
 
-def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:
-    """Names in the question (GSM8K, AIME24, STEER) that the best paper never mentions.
+def _mentions(name: str, text: str) -> bool:
+    """Whether `text` names `name` in any written form: "AIME" is in "AIME24", "VAE" in "VAEs"."""
+    forms = {w.lower() for w in name_parts(name).split()}
+    return any(re.search(rf"(?<![\w-]){re.escape(form)}(?![\w])", text) for form in forms)
 
-    A question naming a benchmark or method asks about that name; a paper that does not
-    mention it cannot answer, however close its topic."""
+
+def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:
+    """Names in the question (GSM8K, AIME24, STEER) that no retrieved paper mentions.
+
+    A question naming a benchmark or method asks about that name; papers that do not mention
+    it cannot answer, however close their topic. Every retrieved paper is searched, since the
+    one that names it need not be the closest in meaning."""
     if not sources:
         return []
-    text = f"{sources[0].paper.title} {sources[0].paper.abstract}".lower()
+    text = name_parts(" ".join(f"{s.paper.title} {s.paper.abstract}" for s in sources)).lower()
     names = {m.group(0) for m in _NAME.finditer(question)} - _COMMON_NAMES
-    return sorted(n for n in names if n.lower() not in text)
+    return sorted(n for n in names if not _mentions(n, text))
 
 
 def missing_detail(question: str, sources: Sequence[Source]) -> str | None:

@@ -22,15 +22,25 @@ from dataclasses import dataclass, field
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.abstain import missing_detail
-from rag.answer import abstain, compose_extractive, is_list_question
+from rag.answer import abstain, compose_extractive, content_words, is_list_question
 from rag.config import Settings
-from rag.conversation import Message, standalone_question
+from rag.conversation import Message, Standalone, cited_papers, standalone_question
 from rag.embedding import Encoder
-from rag.facts import compose_field_answer, compose_listing
+from rag.facts import (
+    METADATA_MATCH_SCORE,
+    compose_field_answer,
+    compose_listing,
+    compose_comparison,
+    compose_years,
+)
 from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
 from rag.records import Answer, Paper, Source
 from rag.retrieve import HybridRetriever, to_sources
 from rag.themes import search_text, theme_members
+
+
+# Papers looked at for each name in a comparison ("the entropy mechanism paper").
+COMPARE_CANDIDATES = 5
 
 
 @dataclass(frozen=True)
@@ -84,22 +94,56 @@ def understand(turn: Turn, res: Resources) -> Turn:
         query = parsed.topic
     elif standalone.rewritten:
         query = standalone.query
-    elif parsed.topic and (parsed.asks_for or not parsed.filters.is_empty()):
+    elif parsed.topic and (parsed.asks_for or parsed.aggregate or not parsed.filters.is_empty()):
         # Metadata phrases would only blur the search: look for the topic they qualify.
         query = parsed.topic
     else:
         query = search_text(turn.question)
     subject = standalone.subject_papers if standalone.refers_to_set else ()
+    if parsed.compare:
+        subject = compared_papers(parsed, standalone, catalogue, res)
+        if len(subject) < 2:
+            # Not two papers to compare after all: answer the question as it stands.
+            parsed = dataclasses.replace(parsed, compare=None, topic=turn.question)
+            query = search_text(turn.question)
     return dataclasses.replace(turn, query=query, parsed=parsed, subject=tuple(subject))
 
 
+def compared_papers(
+    parsed: ParsedQuestion, standalone: Standalone, catalogue: list[Paper], res: Resources
+) -> tuple[Paper, ...]:
+    """The papers a comparison names: by title where a part quotes one, else the best match
+    for the part; without parts, the papers the conversation is about."""
+    if not parsed.parts:
+        return standalone.subject_papers[:2]
+    found: list[Paper] = []
+    for part in parsed.parts:
+        named = [p for p in cited_papers(part, catalogue) if p not in found]
+        if not named:
+            # Readers name a paper by words of its title: among the closest papers, the one
+            # whose title shares most words with the part.
+            documents = res.retriever.search(part, k=COMPARE_CANDIDATES)
+            close = [res.papers[d.metadata["paper_id"]] for d in documents]
+            close = [p for p in close if p not in found]
+            words = set(content_words(part))
+            named = sorted(close, key=lambda p: -len(words & content_words(p.title)))
+        found += named[:1]
+    return tuple(found)
+
+
 def answered_from_records(turn: Turn) -> bool:
-    """Pure metadata questions ("the most upvoted paper") and sorts over earlier results."""
+    """Pure metadata questions ("the most upvoted paper", "how many papers are there"), sorts
+    over earlier results, and a field of a paper picked by a sort ("the date of the paper with
+    the most authors")."""
     assert turn.parsed is not None
     parsed = turn.parsed
-    if parsed.asks_for or parsed.topic:
+    if parsed.compare:
+        return True
+    if parsed.topic:
         return False
-    return bool(turn.subject) or not parsed.filters.is_empty()
+    if parsed.asks_for:
+        return bool(parsed.filters.sort)
+    return bool(turn.subject) or parsed.aggregate is not None or not parsed.filters.is_empty()
 
 
 def wants_list(turn: Turn) -> bool:
@@ -133,16 +177,23 @@ def compose(turn: Turn, res: Resources) -> Answer:
     labelled = filters.labelled()
     min_relevance = res.settings.answer.min_relevance
     relevant = [s for s in turn.sources if s.dense >= min_relevance]
-    if parsed.asks_for and not relevant:
+    if parsed.compare:
+        answer = compose_comparison(parsed, turn.subject)
+    elif answered_from_records(turn):
+        matched = filter_papers(turn.subject or tuple(res.papers.values()), filters)
+        if parsed.asks_for and matched:
+            answer = compose_field_answer(parsed, matched[0], METADATA_MATCH_SCORE)
+        elif parsed.aggregate == "years":
+            answer = compose_years(parsed, matched)
+        else:
+            answer = compose_listing(parsed, matched)
+    elif parsed.asks_for and not relevant:
         answer = abstain(turn.question, turn.sources)
     elif parsed.asks_for:
         answer = compose_field_answer(parsed, relevant[0].paper, relevant[0].score)
-    elif answered_from_records(turn):
-        pool = turn.subject or tuple(res.papers.values())
-        answer = compose_listing(parsed, filter_papers(pool, filters))
-    elif not filters.is_empty() and not relevant:
+    elif (parsed.aggregate or not filters.is_empty()) and not relevant:
         answer = abstain(turn.question, turn.sources)
-    elif not filters.is_empty():
+    elif parsed.aggregate or not filters.is_empty():
         members = theme_members(turn.sources, min_relevance)
         ranked = (
             filter_papers([s.paper for s in members], filters)
@@ -178,7 +229,12 @@ def grounding_sources(turn: Turn, res: Resources) -> tuple[Source, ...]:
     and refusals, which the records answer exactly and a model could only blur."""
     assert turn.parsed is not None
     parsed = turn.parsed
-    if parsed.asks_for or answered_from_records(turn) or not parsed.filters.is_empty():
+    if (
+        parsed.asks_for
+        or parsed.aggregate
+        or answered_from_records(turn)
+        or not parsed.filters.is_empty()
+    ):
         return ()
     if missing_detail(turn.question, turn.sources):
         return ()

@@ -12,11 +12,12 @@ since the match is certain rather than a similarity.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping, Sequence
 
 from rag.answer import short_title, with_citation
 from rag.chunking import split_sentences
-from rag.query import ParsedQuestion, QueryFilters
+from rag.query import ParsedQuestion, QueryFilters, filter_papers
 from rag.records import Answer, Citation, Paper, Source
 
 MAX_LISTED = 10
@@ -29,6 +30,21 @@ COUNT_LEAD = "{count} {papers} in the digest {predicate}{order}:"
 ALL_LEAD = "The digest lists {count} {papers}{order}:"
 TOP_LEAD = "The {count} {superlative} in the digest{scope}:"
 SINGLE_LEAD = "The {superlative} in the digest{scope} is \u201c{title}\u201d{detail}"
+TIE_LEAD = "{papers} tie as the {superlative} in the digest{scope}{detail}."
+YEARS_LEAD = (
+    "The digest's {count} span {first} to {last}: {counts}. The oldest is \u201c{oldest}\u201d"
+    " ({oldest_date}) [1] and the newest \u201c{newest}\u201d ({newest_date}) [2]."
+)
+YEARS_UNDATED = "{papers} {verb} no date."
+COMPARE_LEAD = {
+    "date": "{first} came first; then {rest}.",
+    "upvotes": "{first} has the most upvotes; then {rest}.",
+    "authors": "{first} has the most authors; then {rest}.",
+}
+SAME_YEAR = "Both are from {year}."
+COMPARE_SAME = "{papers} have the same {field}."
+FIELD_WORDS = {"date": "date", "upvotes": "number of upvotes", "authors": "number of authors"}
+ORDINAL_WORDS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 MORE_PAPERS = "{count} more {papers} match but are not listed."
 PAPER_LINE = "- \u201c{title}\u201d ({details})"
 ORDER = {
@@ -50,6 +66,7 @@ SUPERLATIVE = {
 TOPIC_SCOPE = "related to \u201c{topic}\u201d"
 SCOPE_PUBLISHED = "published {dates}"
 SCOPE_YEAR = "in {year}"
+SCOPE_MONTH = "in {month}{day} of any year"
 SCOPE_BETWEEN = "between {since} and {until}"
 SCOPE_SINCE = "since {day}"
 SCOPE_UNTIL = "on or before {day}"
@@ -125,6 +142,9 @@ def _clauses(filters: QueryFilters, topic: str) -> list[tuple[str, str]]:
         dates.append(SCOPE_BETWEEN.format(since=since.isoformat(), until=until.isoformat()))
     elif since or until:
         dates.append((SCOPE_SINCE if since else SCOPE_UNTIL).format(day=(since or until)))
+    if filters.month is not None:
+        day = f" {filters.day}" if filters.day is not None else ""
+        dates.append(SCOPE_MONTH.format(month=calendar.month_name[filters.month], day=day))
     clauses = [("was", SCOPE_PUBLISHED.format(dates=" and ".join(dates)))] if dates else []
     low, high = filters.min_upvotes, filters.max_upvotes
     if low is not None and low == high:
@@ -192,6 +212,90 @@ def _no_match(parsed: ParsedQuestion) -> Answer:
     return Answer(question=parsed.question, text=text, abstained=True, mode=MODE)
 
 
+def _superlative_sentence(
+    filters: QueryFilters, clauses: list[tuple[str, str]], papers: Sequence[Paper]
+) -> str:
+    """ "The most upvoted paper in the digest is “X” (8 upvotes) [1]." or, for a tie, "“X” [1]
+    and “Y” [2] tie as the second most upvoted papers in the digest (4 upvotes each)." """
+    assert filters.sort is not None
+    ordinal = f"{ORDINAL_WORDS.get(filters.nth or 1, '')} " if (filters.nth or 1) > 1 else ""
+    singular, plural = SUPERLATIVE[filters.sort]
+    scope = _attributive(clauses)
+    detail = _sort_detail(papers[0], filters.sort)
+    if len(papers) == 1:
+        lead = SINGLE_LEAD.format(
+            superlative=ordinal + singular,
+            scope=scope,
+            title=papers[0].title,
+            detail=f" ({detail})" if detail else "",
+        )
+        return with_citation(lead, 1)
+    titles = [f"\u201c{p.title}\u201d [{n}]" for n, p in enumerate(papers, start=1)]
+    named = ", ".join(titles[:-1]) + f" and {titles[-1]}"
+    each = f" ({detail} each)" if detail and filters.sort not in ("newest", "oldest") else ""
+    return TIE_LEAD.format(
+        papers=named, superlative=ordinal + plural, scope=scope, detail=each or f" ({detail})"
+    )
+
+
+def compose_comparison(parsed: ParsedQuestion, papers: Sequence[Paper]) -> Answer:
+    """Two or more papers compared on one field, in that field's order, each with its value."""
+    field = parsed.compare or "date"
+    sort = {"date": "oldest", "upvotes": "most_upvoted", "authors": "most_authors"}[field]
+    ordered = filter_papers(papers, QueryFilters(sort=sort))
+    values = [_sort_detail(p, sort) for p in ordered]
+    named = [f"\u201c{p.title}\u201d ({v}) [{n}]" for n, (p, v) in enumerate(zip(ordered, values), 1)]
+    if len(set(values)) == 1:
+        text = COMPARE_SAME.format(papers=" and ".join(named), field=FIELD_WORDS[field])
+    else:
+        text = COMPARE_LEAD[field].format(first=named[0], rest="; then ".join(named[1:]))
+    years = {p.published.year for p in ordered if p.published}
+    if field == "date" and len(ordered) == 2 and len(years) == 1:
+        text += " " + SAME_YEAR.format(year=ordered[0].published.year)
+    return Answer(
+        question=parsed.question,
+        text=text,
+        citations=tuple(_citation(n, p) for n, p in enumerate(ordered, start=1)),
+        sources=tuple(Source(p, METADATA_MATCH_SCORE, n) for n, p in enumerate(ordered, 1)),
+        mode=MODE,
+    )
+
+
+def compose_years(parsed: ParsedQuestion, papers: Sequence[Paper]) -> Answer:
+    """Which years the matching papers span, with a count per year; the oldest and the newest
+    paper are cited."""
+    dated = sorted((p for p in papers if p.published), key=lambda p: p.published)
+    if not dated:
+        return _no_match(parsed)
+    per_year: dict[int, int] = {}
+    for paper in dated:
+        per_year[paper.published.year] = per_year.get(paper.published.year, 0) + 1
+    counts = ", ".join(f"{year} ({count})" for year, count in sorted(per_year.items()))
+    first, last = dated[0], dated[-1]
+    text = YEARS_LEAD.format(
+        count=_plural(len(dated), "dated paper"),
+        first=first.published.year,
+        last=last.published.year,
+        counts=counts,
+        oldest=first.title,
+        oldest_date=first.published.isoformat(),
+        newest=last.title,
+        newest_date=last.published.isoformat(),
+    )
+    if undated := len(papers) - len(dated):
+        verb = "has" if undated == 1 else "have"
+        text += " " + YEARS_UNDATED.format(papers=_plural(undated, "paper"), verb=verb)
+    shown = [first, last] + [p for p in dated[1:-1]]
+    sources = [Source(p, METADATA_MATCH_SCORE, n) for n, p in enumerate(shown, start=1)]
+    return Answer(
+        question=parsed.question,
+        text=text,
+        citations=(_citation(1, first), _citation(2, last)),
+        sources=tuple(sources),
+        mode=MODE,
+    )
+
+
 def compose_listing(
     parsed: ParsedQuestion, papers: Sequence[Paper], scores: Mapping[str, float] | None = None
 ) -> Answer:
@@ -201,17 +305,10 @@ def compose_listing(
         return _no_match(parsed)
     filters, count = parsed.filters, len(papers)
     clauses = _clauses(filters, parsed.topic)
-    if filters.sort and (count == 1 or filters.limit == 1):
-        # One paper asked for by a superlative: a sentence, not a list.
-        shown = [papers[0]]
-        detail = _sort_detail(papers[0], filters.sort)
-        lead = SINGLE_LEAD.format(
-            superlative=SUPERLATIVE[filters.sort][0],
-            scope=_attributive(clauses),
-            title=papers[0].title,
-            detail=f" ({detail})" if detail else "",
-        )
-        lines = [with_citation(lead, 1)]
+    if filters.sort and (count == 1 or filters.limit == 1 or filters.nth):
+        # A superlative: a sentence, naming every paper that ties for it.
+        shown = list(papers[:MAX_LISTED])
+        lines = [_superlative_sentence(filters, clauses, shown)]
     else:
         shown = list(papers[:MAX_LISTED])
         lines = [_lead(filters, clauses, count)]

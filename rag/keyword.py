@@ -6,17 +6,22 @@ of sync with it. Building takes seconds at tens of thousands of papers, so it is
 the generation it was built from (`cached`, see rag.derived) and loaded in milliseconds on
 the next start. A paper is one BM25 document (title + abstract): keyword evidence is about
 papers, and whole abstracts give BM25 the term statistics it needs. English stopwords are
-dropped and words stemmed (Snowball), so "collapses" finds "collapse".
+dropped and words stemmed (Snowball), so "collapses" finds "collapse". Names written with
+digits or punctuation ("AIME24", "AIME'24", "Qwen2.5-7B", "GPT-4o") are indexed whole and also
+as their leading word ("aime", "qwen", "gpt"), and an acronym's plural as its singular ("VAEs",
+"VAE"), on both sides, so a reader's "AIME" or "Qwen models" finds them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
+from bm25s.stopwords import STOPWORDS_EN
 import numpy as np
 import Stemmer
 
@@ -26,18 +31,54 @@ from rag.records import Paper
 log = logging.getLogger(__name__)
 _STEMMER = Stemmer.Stemmer("english")
 _IDS = "paper_ids.json"
+# Bumped whenever `tokenize` changes, so an index kept from an older tokeniser is rebuilt.
+TOKENIZER_VERSION = 2
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+# A name glued to digits or joined by punctuation: "AIME24", "AIME'24", "Qwen2.5-7B", "GPT-4o".
+_COMPOUND = re.compile(r"\b([A-Za-z]{2,})(?=['’]?\d|[-.]?\d|-[A-Za-z]*\d)[\w.'’-]*")
+# An upper-case acronym with a plural s: "VAEs", "LLMs", "GNNs".
+_ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,}[0-9]*)s\b")
+
+
+def name_parts(text: str) -> str:
+    """`text` with each compound name followed by its leading word and each acronym plural by
+    its singular: "AIME24 and VAEs" -> "AIME24 AIME and VAEs VAE"."""
+    text = _COMPOUND.sub(lambda m: f"{m.group(0)} {m.group(1)}", text)
+    return _ACRONYM_PLURAL.sub(lambda m: f"{m.group(0)} {m.group(1)}", text)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
-    )
+    """Stemmed lowercase words without English stopwords, compound names also split
+    (`name_parts`). Acronyms and names with digits are not stemmed: Snowball would turn
+    "AIME" into "aim" and match every abstract that aims at something."""
+    out = []
+    for text in texts:
+        words = _WORD.findall(name_parts(text))
+        out.append(
+            [
+                w.lower() if _is_name(w) else _STEMMER.stemWord(w.lower())
+                for w in words
+                if w.lower() not in _STOPWORDS
+            ]
+        )
+    return out
+
+
+def _is_name(word: str) -> bool:
+    return sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word)
 
 
 def with_bigrams(tokens: list[str]) -> list[str]:
     """Stemmed words plus adjacent pairs, so "neural collapse" outranks papers that merely
     mention "neural" and "collapse" apart."""
     return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+def _key(papers: Sequence[Paper] | Sequence[str]) -> list[object]:
+    """What a kept index was built from: the tokeniser's version and the paper ids."""
+    ids = [p if isinstance(p, str) else p.paper_id for p in papers]
+    return [f"tokenizer-{TOKENIZER_VERSION}", *ids]
 
 
 class KeywordIndex:
@@ -57,7 +98,7 @@ class KeywordIndex:
         papers, else built (and kept there for the next start)."""
         if place is None or not papers:
             return cls(papers)
-        if derived.read_json(place / _IDS) == [p.paper_id for p in papers]:
+        if derived.read_json(place / _IDS) == _key(papers):
             try:
                 return cls(papers, bm25s.BM25.load(place, show_progress=False))
             except (OSError, ValueError, KeyError) as error:
@@ -68,7 +109,7 @@ class KeywordIndex:
 
     def _save(self, folder: Path) -> None:
         self._bm25.save(folder, show_progress=False)
-        (folder / _IDS).write_text(json.dumps(self.paper_ids), encoding="utf-8")
+        (folder / _IDS).write_text(json.dumps(_key(self.paper_ids)), encoding="utf-8")
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every paper for `query` (zeros when no query word is indexed)."""

@@ -24,13 +24,26 @@ Concessions, each a rule a reader can predict:
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, fields, replace
 
 from rag.records import Paper
-from rag.when import NUMBER, PAPER_NOUN, PUBLISHED, blank, number, time_filters
+from rag.vocabulary import (
+    LISTING_STEMS,
+    ORDINAL,
+    ORDINALS,
+    PAPER_NOUN,
+    PEOPLE,
+    POPULAR,
+    POSTED,
+    TEAM,
+    VOTE_UNIT,
+    stem,
+)
+from rag.when import NUMBER, PUBLISHED, blank, number, time_filters
 
 SORTS = ("newest", "oldest", "most_upvoted", "least_upvoted", "most_authors", "fewest_authors")
 YEARS = (1990, 2099)
@@ -40,6 +53,9 @@ CHIP_ORGANIZATION, CHIP_SORT, CHIP_LIMIT = "organisation: {}", "sorted: {}", "to
 CHIP_HAS_ORGANIZATION = {True: "with an organisation", False: "with an authors count"}
 CHIP_MIN_AUTHORS, CHIP_MAX_AUTHORS, CHIP_AUTHORS = "≥ {} authors", "≤ {} authors", "authors: {}"
 CHIP_DATED = {True: "dated", False: "undated"}
+CHIP_MONTH_DAY = "dated {} (any year)"
+CHIP_NTH = "rank {}"
+AGGREGATES = ("count", "years")
 
 
 @dataclass(frozen=True)
@@ -56,8 +72,11 @@ class QueryFilters:
     min_authors: int | None = None  # inclusive; papers listed under an organisation fail
     max_authors: int | None = None
     dated: bool | None = None  # False: papers the listing gives no date for
+    month: int | None = None  # in any year
+    day: int | None = None  # of `month`, in any year
     sort: str | None = None  # one of SORTS
     limit: int | None = None
+    nth: int | None = None  # the nth value of the sort ("the second most upvoted"), ties kept
 
     def __post_init__(self) -> None:
         if self.sort is not None and self.sort not in SORTS:
@@ -87,10 +106,18 @@ class QueryFilters:
             ),
             *self._author_chips(),
             (("dated",), None if self.dated is None else CHIP_DATED[self.dated], "{}"),
+            (("month", "day"), self._month_day(), CHIP_MONTH_DAY),
             (("sort",), self.sort and self.sort.replace("_", " "), CHIP_SORT),
             (("limit",), self.limit, CHIP_LIMIT),
+            (("nth",), self.nth, CHIP_NTH),
         ]
         return [(name, chip.format(value)) for name, value, chip in chips if value is not None]
+
+    def _month_day(self) -> str | None:
+        if self.month is None:
+            return None
+        name = calendar.month_name[self.month]
+        return name if self.day is None else f"{name} {self.day}"
 
     def without(self, names: Collection[str]) -> QueryFilters:
         """These filters with the named constraints switched off."""
@@ -115,6 +142,8 @@ class QueryFilters:
             and (self.has_organization is not False or paper.authors_count is not None)
             and self._authors_match(paper.authors_count)
             and (self.dated is None or (day is not None) == self.dated)
+            and (self.month is None or day is not None and day.month == self.month)
+            and (self.day is None or day is not None and day.day == self.day)
         )
 
     def _author_chips(self) -> list[tuple[tuple[str, ...], object, str]]:
@@ -169,41 +198,85 @@ class ParsedQuestion:
     filters: QueryFilters
     asks_for: str | None  # "authors" | "date" | "upvotes" | "organization" of one paper
     is_listing: bool  # papers in bulk rather than one fact
+    aggregate: str | None = None  # "count" | "years": about the matching papers as a whole
+    compare: str | None = None  # "date" | "upvotes" | "authors": of the papers named in `parts`
+    parts: tuple[str, ...] = ()  # how the compared papers are named ("EPO", "the VAE paper")
 
 
-_UNIT = r"(?:up-?votes?|votes?|likes?)\b"
-_HAS = r"(?:(?:with|having|has|have|got|received)\s+)?"
+_UNIT = VOTE_UNIT
+_HAS = r"(?:(?:with|having|has|have|got|received|earned|by)\s+)?"
 _ASKS = re.compile(
-    r"(?P<authors>\bhow many (?:co-?)?authors\b|\b(?:number|count) of (?:co-?)?authors\b)"
-    rf"|(?P<upvotes>\bhow many {_UNIT}|\b(?:number|count) of {_UNIT}|\bhow popular\b)"
-    r"|(?P<date>^\s*when\b|\bwhat (?:year|date|day|month)\b|\bpublication (?:date|year)\b)"
+    rf"(?P<upvotes>\bhow many {_UNIT}|\b(?:number|count) of {_UNIT}|\bhow (?:popular|well[- ]"
+    rf"received|well[- ]liked)\b|\bhow many (?:people|readers|users) (?:liked|up-?voted|voted)\b)"
+    rf"|(?P<authors>\bhow many {PEOPLE}|\b(?:number|count) of {PEOPLE}|\bhow (?:big|large) "
+    r"(?:was |is )?(?:the |its |their )?(?:team|author list)\b"
+    r"|\b(?:what(?:'s| is| was)?|the|its) (?:team|author) (?:size|count)\b)"
+    r"|(?P<date>^\s*when\b|\bwhat (?:year|date|day|month)\b|\b(?:publication|posting|release|"
+    r"upload) (?:date|year)\b|\bdate of\b|\bhow (?:old|recent) is\b)"
     r"|(?P<organization>\bwho (?:published|wrote|authored|released|made|is behind)\b"
     r"|\b(?:which|what) (?:organi[sz]ation|company|lab|institution)\b)",
+    re.I,
+)
+# Questions about the digest as a whole: how many papers, which years it spans.
+_AGGREGATE = re.compile(
+    rf"(?P<count>\bhow many (?:of (?:the|these|its|all the) )?(?:(?!{PEOPLE}|{_UNIT})[\w-]+ ){{0,2}}?"
+    rf"{PAPER_NOUN}"
+    rf"|\b(?:number|count|total) of {PAPER_NOUN}|\bhow (?:big|large) is (?:the|this) "
+    r"(?:digest|list|listing|collection)\b)"
+    r"|(?P<years>\b(?:what|which) (?:years?|time ?span|period|date range|time range|range of "
+    r"(?:years|dates)|dates)\b(?=.*\b(?:cover|covers|covered|span|spans|spanned|range|ranges|"
+    r"come from|from|included|includes|represented)\b)|\byears? (?:covered|spanned)\b"
+    r"|\b(?:time ?span|date range|range of (?:years|dates)) of\b)",
     re.I,
 )
 _HAS_ORGANIZATION = re.compile(
     r"(?P<no>\bnot (?:from|by|under) an? organi[sz]ation\b|\b(?:by|from) (?:individual|"
     r"independent) (?:authors|researchers)\b|\b(?:with|having) an? authors? count\b)"
     rf"|(?P<yes>\b{PUBLISHED}(?:by|from|under|with|credited to|attributed to|listed under) "
-    r"(?:an? |any |some )?(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?|industry)\b"
-    r"(?:\s+rather than (?:a list of |individual |named )?authors)?)",
+    r"(?:an? |any |some )?(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?|industry)"
+    r"(?:/(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?))?\b"
+    r"(?:\s+(?:rather than|instead of) (?:a list of |individual |named |an? )?authors?"
+    r"(?: count)?)?)",
     re.I,
 )
+# "Which came first, X or Y?", "Is X older than Y?", "Were they posted in the same year?"
+_COMPARE = re.compile(
+    r"(?P<date>\bwhich (?:one |paper |of (?:the|them|these|those)(?: two)? )?(?:came|comes|was|"
+    r"is|got|went|appeared|showed|were)?\s*(?:out |up |posted |published |released |listed "
+    r"|added )?(?:first|earlier|sooner|older|newer|later|more recent(?:ly)?)\b"
+    r"|\b(?:older|newer|earlier|later|more recent)(?= than\b)|\b(?:in |on )?the same (?:year|month|"
+    r"day|date)\b|\bbefore or after\b)"
+    rf"|(?P<upvotes>\b(?:more|fewer|less) (?:{_UNIT}|popular\b|liked\b))"
+    rf"|(?P<authors>\b(?:more|fewer|less) {PEOPLE}|\b(?:bigger|larger|smaller) {TEAM})",
+    re.I,
+)
+_PART_SEPARATORS = (r"\s*(?:\bor\b|\bvs\.?|\bversus\b|\bthan\b)\s*", r"\s*(?:,|\band\b|—|–)\s*")
+_MOST = r"(?:most|highest|best|top|greatest|biggest|largest)"
+_LEAST = r"(?:least|lowest|fewest|smallest|worst)"
 _SORT = re.compile(
-    r"(?P<most_upvoted>\b(?:most|highest|best|top)[- ](?:up-?voted|voted|liked|popular|rated)\b"
-    rf"|\b(?:the )?(?:most|highest number of|largest number of) {_UNIT})"
-    rf"|(?P<least_upvoted>\b(?:least|lowest)[- ](?:up-?voted|voted|liked|popular)\b"
-    rf"|\b(?:the )?(?:fewest|least|lowest number of|smallest number of) {_UNIT})"
-    r"|(?P<oldest>\b(?:oldest|earliest|least recent(?:ly published)?)(?: first)?\b"
-    r"|\bthe first[- ]published\b|\bpublished first\b)"
-    r"|(?P<newest>\b(?:newest|latest|most recent(?:ly published)?)(?: first)?\b"
-    r"|\bthe last[- ]published\b|\bpublished (?:last|most recently)\b)"
-    r"|(?P<most_authors>\b(?:the )?(?:most|largest number of|highest number of) (?:co-?)?authors"
-    r"\b|\b(?:largest|biggest|longest) (?:author list|list of authors|author team)\b)"
-    r"|(?P<fewest_authors>\b(?:the )?(?:fewest|least|smallest number of) (?:co-?)?authors\b"
-    r"|\b(?:smallest|shortest) (?:author list|list of authors|author team)\b)",
+    rf"(?P<most_upvoted>\b{_MOST}[- ](?:{POPULAR})\b|\btrending\b"
+    rf"|\b(?:the )?(?:{_MOST}|highest number of|largest number of) {_UNIT}"
+    rf"|\b(?:ranked |ordered |sorted )?by (?:the )?(?:number of )?{_UNIT})"
+    rf"|(?P<least_upvoted>\b{_LEAST}[- ](?:{POPULAR})\b"
+    rf"|\b(?:the )?(?:{_LEAST}|lowest number of|smallest number of) {_UNIT})"
+    r"|(?P<oldest>\b(?:oldest|earliest|least recent(?:ly)?)(?: first)?\b"
+    rf"|\b(?:the )?first[- ](?:{POSTED}|to (?:appear|be {POSTED}|go up|come out))\b"
+    rf"|\b{POSTED} first\b)"
+    r"|(?P<newest>\b(?:newest|latest|freshest|most recent(?:ly)?)(?: first)?\b"
+    rf"|\b(?:the )?last[- ](?:{POSTED}|(?:one |paper |entry )?to (?:appear|be {POSTED}|go up"
+    rf"|come out))\b|\b{POSTED} (?:last|most recently)\b)"
+    rf"|(?P<most_authors>\b(?:the )?(?:{_MOST}|largest number of|highest number of) {PEOPLE}"
+    rf"|\b(?:largest|biggest|longest|widest) {TEAM}|\b(?:big|large|huge) {TEAM}|\bbig-team\b)"
+    rf"|(?P<fewest_authors>\b(?:the )?(?:fewest|least|smallest number of) {PEOPLE}"
+    rf"|\b(?:smallest|shortest|tiniest) {TEAM}|\b(?:small|tiny) {TEAM}|\bsmall-team\b)",
     re.I,
 )
+_BARE_SUPERLATIVE = re.compile(
+    r"\b(?:the )?(most|highest|greatest|largest|biggest|fewest|least|lowest|smallest)\b"
+    r"(?=\s*(?:[?.!,;]|$|of (?:all|them|those|these)\b))",
+    re.I,
+)
+_NTH = re.compile(rf"\b{ORDINAL}\b(?:[- ](?:most|highest|best))?", re.I)
 # Upvote bounds as (pattern, min step, max step) around the number n: "more than 3" is n + 1.
 # Order matters: comparisons before the bare "3 upvotes", which means exactly 3.
 _UPVOTE_WORDS: list[tuple[str, int | None, int | None]] = [
@@ -212,18 +285,32 @@ _UPVOTE_WORDS: list[tuple[str, int | None, int | None]] = [
     ("fewer than|less than|under|below", None, -1),
     ("at most|no more than|up to", None, 0),
 ]
-_AUTHOR_UNIT = r"(?:co-?)?authors?\b"
+_AUTHOR_UNIT = PEOPLE
 _AUTHOR_RULES = [
     (
-        r"\b(?:a )?(?:single|one|sole|solo|lone)[- ]author(?:ed)?\b|\bwritten (?:alone|by one "
-        r"(?:person|author))\b",
+        r"\b(?:a )?(?:single|one|sole|solo|lone)[- ](?:author(?:ed)?|researcher|person|writer"
+        r"|scientist)\b|\bsolo\b|\bwritten (?:alone|by one (?:person|author))\b|\bby "
+        r"(?:him|her|them)sel(?:f|ves)\b|\bone-person\b",
         1,
         1,
     ),
+    (r"\b(?:a )?(?:pair|duo|couple) of " + PEOPLE + r"|\b(?:a )?duo\b", 2, 2),
+    (r"\b(?:a )?trio\b", 3, 3),
 ] + [(rf"\b{_HAS}(?:{words}) {NUMBER}\s+{_AUTHOR_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS]
+_AUTHOR_RULES += [
+    (rf"\b{NUMBER}\s*(?:\+|or more)\s*{_AUTHOR_UNIT}", 0, None),
+    (rf"\b{NUMBER}\s+or (?:fewer|less)\s+{_AUTHOR_UNIT}", None, 0),
+    (rf"\b(?:exactly |just |only )?{NUMBER}[- ]{_AUTHOR_UNIT}", 0, 0),
+]
 _UNDATED = re.compile(
-    r"\b(?:no|without(?: a)?|missing(?: a)?|lacking(?: a)?) (?:publication |release )?dates?\b"
-    r"|\bundated\b|\bnot dated\b",
+    r"\b(?:no|without(?: a)?|missing(?: a)?|lacking(?: a)?|missing their) (?:publication |"
+    r"release |posting )?dates?\b|\bundated\b|\bnot dated\b"
+    r"|\b(?:no|without|missing|lacking)(?: their| its| any)? (?:metadata|listing details)\b",
+    re.IGNORECASE,
+)
+_DATED = re.compile(
+    r"\b(?:with|having|has|have|shows?|showing|carr(?:y|ies)|gives?|lists?)\s+(?:a |an )?"
+    r"(?:known |listed |publication |posting |release )?date\b",
     re.IGNORECASE,
 )
 _UPVOTE_RULES = [
@@ -238,11 +325,13 @@ _UPVOTE_RULES += [
 # Read after the sorts, so that "most upvoted" is not taken for "upvoted".
 _ANY_UPVOTES = (
     rf"\b{_HAS}(?:any|some|at least one)\s+{_UNIT}|\b(?:with|has|have) {_UNIT}\b|\bupvoted\b"
+    r"|\b(?:with|having|has|have|shows?|showing|displays?|lists?|carr(?:y|ies))\s+(?:a |an |any )?"
+    r"(?:up-?vote|vote|like) (?:count|number|tally|total)s?\b"
 )
 _GENERIC = re.compile(
     r"\b(?:in|from|of) (?:the|this) digest\b|\b(?:show|tell|give) me\b|\bdo you have\b|"
     r"\b(?:are|is) there\b|\b(?:are|is) about\b|\b(?:published|released|came out|come out)\b|"
-    r"\b(?:papers?|articles?|publications?)\b",
+    rf"\b{PAPER_NOUN}\b",
     re.I,
 )
 _EDGE_WORDS = (
@@ -253,8 +342,38 @@ _EDGE_WORDS = (
     "its|their|they|many|please|can|could|you|i|s|new|one|ones|work|works"
 )
 _EDGE = rf"(?:[^\w-]*\b(?:{_EDGE_WORDS})\b)*[^\w-]*"
-_LISTING = re.compile(r"^\s*(?:list|show|name|find|give)\b|\ball\b|\b(?:papers|articles)\b", re.I)
-_SINGULAR = re.compile(r"\b(?:paper|article|publication|one)\b", re.I)
+_LISTING = re.compile(
+    r"^\s*(?:list|show|name|find|give)\b|\ball\b|\b(?:papers|articles|entries|ones|items)\b",
+    re.I,
+)
+_SINGULAR = re.compile(r"\b(?:paper|article|publication|one|entry|item)\b", re.I)
+
+
+def compared_parts(work: str) -> tuple[str, ...]:
+    """The names of two or more compared papers: "EPO or the Metacognitive Reuse paper"."""
+    for separator in _PART_SEPARATORS:
+        parts = [_topic(p) for p in re.split(separator, work)]
+        parts = [p for p in parts if names_subject(p)]
+        if len(parts) >= 2:
+            return tuple(parts)
+    return ()
+
+
+def _bare_sort(word: str, question: str) -> str | None:
+    """The sort a bare superlative asks for, from the field the question names elsewhere."""
+    most = word.lower() in ("most", "highest", "greatest", "largest", "biggest")
+    if re.search(rf"\b{_UNIT}|\b{POPULAR}\b", question, re.I):
+        return "most_upvoted" if most else "least_upvoted"
+    if re.search(rf"\b{PEOPLE}|\b{TEAM}\b", question, re.I):
+        return "most_authors" if most else "fewest_authors"
+    return None
+
+
+def names_subject(topic: str) -> bool:
+    """Whether what is left of a question names a subject: a word that is not about the
+    listing itself ("entries", "went up", "got"; see `rag.vocabulary.LISTING_STEMS`)."""
+    words = re.findall(r"[^\W\d_][\w'-]*", topic)
+    return any(stem(w) not in LISTING_STEMS and len(w) > 1 for w in words)
 
 
 def _organization(work: str, organizations: Collection[str]) -> tuple[str | None, str]:
@@ -298,11 +417,21 @@ def parse_question(
     # Before the asked-for fields: "no publication date" is a filter, not a question about one.
     if m := _UNDATED.search(work):
         dated, work = False, blank(work, m)
-    if m := _ASKS.search(work):
-        asks_for, work = m.lastgroup, blank(work, m)
-    organization, work = _organization(work, organizations)
+    elif m := _DATED.search(work):
+        dated, work = True, blank(work, m)
     if m := _HAS_ORGANIZATION.search(work):
         has_organization, work = m.lastgroup == "yes", blank(work, m)
+    compare, parts = None, ()
+    if m := _COMPARE.search(work):
+        compare, work = m.lastgroup, blank(work, m)
+        parts = compared_parts(work)
+        return ParsedQuestion(question, "", QueryFilters(), None, False, None, compare, parts)
+    aggregate = None
+    if m := _AGGREGATE.search(work):
+        aggregate, work = m.lastgroup, blank(work, m)
+    elif m := _ASKS.search(work):
+        asks_for, work = m.lastgroup, blank(work, m)
+    organization, work = _organization(work, organizations)
     authors_low = authors_high = None
     for pattern, low_value, high_value in _AUTHOR_RULES:
         if m := re.search(pattern, work, re.I):
@@ -310,7 +439,10 @@ def parse_question(
                 count = number(m)
                 low_value = None if low_value is None else count + low_value
                 high_value = None if high_value is None else count + high_value
-            authors_low, authors_high, work = low_value, high_value, blank(work, m)
+            authors_low, authors_high = low_value, high_value
+            # "a solo effort, written by a single researcher" says it twice.
+            for again in re.finditer(pattern, work, re.I):
+                work = blank(work, again)
             break
     found, work = time_filters(work, reference_date)
     low = high = None
@@ -321,9 +453,24 @@ def parse_question(
             work = blank(work, m)
     sort, sort_match = None, _SORT.search(work)
     if sort_match:
-        sort, work = sort_match.lastgroup, blank(work, sort_match)
+        sort = sort_match.lastgroup
+        # "the runner-up by votes, the second most liked": one sort, however often it is said.
+        for again in _SORT.finditer(work):
+            work = blank(work, again) if again.lastgroup == sort else work
+    elif m := _BARE_SUPERLATIVE.search(work):
+        # "Among entries that show a vote count, which has the fewest?": the field is named
+        # elsewhere in the question.
+        sort = _bare_sort(m.group(1), question)
+        if sort:
+            sort_match, work = m, blank(work, m)
     if low is None and high is None and (m := re.search(_ANY_UPVOTES, work, re.I)):
         low, work = 1, blank(work, m)  # "with upvotes", "upvoted": after "most upvoted"
+    nth = None
+    if sort_match and (m := _NTH.search(work)):
+        # "the second most liked", "the runner-up by votes", "the next most recent".
+        nth = ORDINALS[m.group("nth").lower()]
+        for again in _NTH.finditer(work):
+            work = blank(work, again)
     limit, cut = None, sort_match.start() if sort_match else 0
     for pattern in (
         rf"\btop\s+{NUMBER}",
@@ -333,7 +480,7 @@ def parse_question(
         if pattern and (m := re.search(pattern, work[:cut] if "$" in pattern else work, re.I)):
             limit, work = number(m), blank(work, m)
             break
-    if limit is None and sort_match:
+    if limit is None and sort_match and not nth:
         limit = _grammatical_limit(work[:cut], work[sort_match.end() :])
     filters = QueryFilters(**found, min_upvotes=low, max_upvotes=high, organization=organization)
     filters = replace(
@@ -344,8 +491,9 @@ def parse_question(
         dated=dated,
         sort=sort,
         limit=limit,
+        nth=nth,
     )
-    if limit == 1 or asks_for and not _LISTING.search(question):
+    if limit == 1 or nth or asks_for and not _LISTING.search(question):
         listing = False
     else:
         constrained = not replace(filters, sort=None, limit=None).is_empty()
@@ -356,9 +504,12 @@ def parse_question(
             or constrained
             and not _SINGULAR.search(question)
         )
-    untouched = filters.is_empty() and asks_for is None
+    untouched = filters.is_empty() and asks_for is None and aggregate is None
     topic = question if untouched else _topic(work)
-    return ParsedQuestion(question, topic, filters, asks_for, listing)
+    if not untouched and not names_subject(topic):
+        # Once the metadata is read, "which entries went up" has nothing left to search for.
+        topic = ""
+    return ParsedQuestion(question, topic, filters, asks_for, listing, aggregate)
 
 
 _SORT_VALUES: dict[str, Callable[[Paper], int | None]] = {
@@ -373,11 +524,18 @@ _SORT_VALUES: dict[str, Callable[[Paper], int | None]] = {
 
 def filter_papers(papers: Iterable[Paper], filters: QueryFilters) -> list[Paper]:
     """Papers meeting `filters` in the requested order (ties by title, papers lacking the sorted
-    field last), cut to the limit; without a sort the given order (relevance, say) is kept."""
+    field last), cut to the limit; without a sort the given order (relevance, say) is kept. A
+    superlative ("the most upvoted", limit 1) or an ordinal (`nth`) keeps every paper that ties
+    for that value, so a tie is shown rather than broken silently."""
     found = [p for p in papers if filters.matches(p)]
     if filters.sort:
         value = _SORT_VALUES[filters.sort]
         found.sort(key=lambda p: (value(p) is None, value(p) or 0, p.title.casefold()))
+        if filters.nth or filters.limit == 1:
+            # "The most upvoted paper" is every paper that ties for the top value.
+            values = sorted({v for p in found if (v := value(p)) is not None})
+            position = (filters.nth or 1) - 1
+            return [p for p in found if position < len(values) and value(p) == values[position]]
     return found if filters.limit is None else found[: filters.limit]
 
 

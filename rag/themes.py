@@ -19,16 +19,18 @@ THEME_KEYWORD = 0.6
 
 # How readers frame a search ("what research is there on ...", "which papers ..."): words
 # about the digest, not about the subject, so they only blur the search.
+# Whole words only: "which works build on X" must leave "build on X", not "s build on X".
+_DIGEST_NOUN = r"(?:papers?|works?|research|studies|study|articles?|entries|entry|preprints?)"
 _FRAMING = re.compile(
-    r"^\s*((is there|are there|do you have|have you got)\s+(any\s+)?(work|research|papers?|"
-    r"studies|study|anything|something)?\s*|(which|what)\s+(papers?|work|research|studies|"
-    r"articles)\s*(in (the digest|here))?\s*(is there\s+)?|list (all )?(the )?(papers|studies|"
-    r"work)\s*|(show|find|give) me\s+(the\s+)?(papers?|work|research)?\s*)",
+    rf"^\s*((is there|are there|do you have|have you got)\s+(any\s+)?({_DIGEST_NOUN}|"
+    rf"anything|something)?\b\s*|(which|what)\s+{_DIGEST_NOUN}\b\s*(is there\s+)?|"
+    rf"list (all )?(the )?{_DIGEST_NOUN}\b\s*|(show|find|give) me\s+(the\s+)?"
+    rf"({_DIGEST_NOUN}\b)?\s*)",
     re.IGNORECASE,
 )
 _LINKING = re.compile(
-    r"^(in (the digest|here)\s+)?(that|which|are|is|on|about|involves?|"
-    r"deals? with|study|studies|looks? at|try to|tries to)\b\s*",
+    r"^((in (the digest|this digest|the list|this list)|here|in here|listed)\s+)?(that|which|"
+    r"are|is|on|about|involves?|deals? with|study|studies|looks? at|try to|tries to)?\b\s*",
     re.I,
 )
 

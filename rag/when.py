@@ -13,6 +13,8 @@ import calendar
 import datetime as dt
 import re
 
+from rag.vocabulary import PAPER_NOUN, POSTED
+
 _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
 NUMBER = rf"(?P<n>\d{{1,3}}(?![\d.])|{'|'.join(_NUMBER_WORDS)})\b"
 _YEAR = r"(?:199\d|20\d\d)"
@@ -26,8 +28,7 @@ _T = (
     rf"(?<![\w.-])(\d{{4}}-\d\d-\d\d|(?:{_DAY}\s+)?{_MONTH}(?:\s+{_DAY})?(?:,?\s+{_YEAR})?"
     rf"|{_YEAR})(?![\w-]|\.\d)"
 )
-PAPER_NOUN = r"(papers?|articles?|publications?|works?|studies|study|ones?)"
-PUBLISHED = r"(?:(?:published|released|dated|written|appeared)\s+)?"
+PUBLISHED = rf"(?:{POSTED}\s+)?"
 _RANGES = [
     rf"\b{PUBLISHED}(?:between|from)\s+{_T}\s+(?:and|to|until|till|through)\s+{_T}",
     rf"(?<![\w.-])({_YEAR})\s*[-–]\s*({_YEAR})(?![\w-])",
@@ -44,8 +45,24 @@ _WINDOW = re.compile(
 )
 _CALENDAR = re.compile(rf"\b{PUBLISHED}(?:(?:in|from|during) )?(this|last) (year|month)\b", re.I)
 _AFTER_WORD = re.compile(
-    r"\b(?:(?:published|released|dated|written|appeared)(?: in| during| on)?"
-    rf"|in|from|during|of|for|on)\s+{_T}",
+    rf"\b(?:{POSTED}(?: in| during| on)?|in|from|during|of|for|on)\s+{_T}",
+    re.I,
+)
+# Parts of a year: "the first quarter of 2025", "Q3 2024", "the second half of 2024",
+# "the first three months of 2025"; without a year, the reference year.
+_QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": 4, "final": 4}
+_PART_OF_YEAR = re.compile(
+    rf"\b{PUBLISHED}(?:(?:in|during|over|within|from) )?(?:the )?(?:"
+    r"(?P<qword>first|second|third|fourth|last|final) quarter|q(?P<qnum>[1-4])"
+    r"|(?P<hword>first|second|last|latter) half|h(?P<hnum>[12])"
+    r"|(?P<mword>first|last) (?P<months>three|six|3|6) months)"
+    rf"(?:\s*(?:of|in)?\s*(?P<year>{_YEAR}))?\b",
+    re.I,
+)
+# "dated May 5, whatever the year": a month (and day) in any year, not the reference year's.
+_ANY_YEAR = re.compile(
+    r",?\s*\b(?:in |of )?(?:any|every|whatever the|whichever|each) year\b|\b(?:regardless|"
+    r"irrespective) of (?:the )?year\b|\bacross (?:all )?(?:the )?years\b",
     re.I,
 )
 _BEFORE_NOUN = re.compile(rf"{_T}(?:'s)?(?=\s+(?:[\w-]+\s+){{0,2}}?{PAPER_NOUN}\b)", re.I)
@@ -66,6 +83,10 @@ def _months_later(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month0 + 1, min(day.day, last))
 
 
+def _month_number(text: str) -> int:
+    return "janfebmaraprmayjunjulaugsepoctnovdec".index(re.sub(r"[^a-z]", "", text)[:3]) // 3 + 1
+
+
 def _time_span(text: str, reference: dt.date) -> tuple[dt.date, dt.date, bool] | None:
     """First and last day a time expression covers, and whether it is a bare year."""
     t = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", text.lower())  # "3rd March" -> "3 march"
@@ -74,7 +95,7 @@ def _time_span(text: str, reference: dt.date) -> tuple[dt.date, dt.date, bool] |
             return dt.date.fromisoformat(t), dt.date.fromisoformat(t), False
         if re.fullmatch(_YEAR, t):
             return dt.date(int(t), 1, 1), dt.date(int(t), 12, 31), True
-        month = "janfebmaraprmayjunjulaugsepoctnovdec".index(re.sub(r"[^a-z]", "", t)[:3]) // 3 + 1
+        month = _month_number(t)
         day, year = re.search(r"(?<!\d)\d{1,2}(?!\d)", t), re.search(_YEAR, t)
         first = dt.date(
             int(year.group()) if year else reference.year, month, int(day.group()) if day else 1
@@ -129,14 +150,52 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
             first = _months_later(reference.replace(day=1), -back)
             narrow(first, _months_later(first, 1) - one)
         work = blank(work, m)
+    for m in _PART_OF_YEAR.finditer(work):
+        year = int(m.group("year")) if m.group("year") else reference.year
+        first, months = _part_of_year(m)
+        start = dt.date(year, first, 1)
+        narrow(start, _months_later(start, months) - one)
+        work = blank(work, m)
+    any_year = _ANY_YEAR.search(work)
+    if any_year:
+        work = blank(work, any_year)
     for pattern in (_AFTER_WORD, _BEFORE_NOUN):
         for m in pattern.finditer(work):
             span = _time_span(m.group(1), reference)
             if span is None or pattern is _BEFORE_NOUN and not re.search(r"\d{4}", m.group(1)):
                 continue  # a bare month before a noun ("may papers") is too likely a verb
+            if yearless := _yearless(m.group(1)):
+                month, day = yearless
+                if day is not None or any_year:
+                    # "dated March 11" names a day of the listing, whichever year it fell in.
+                    found["month"], found["day"] = month, day
+                    work = blank(work, m)
+                    continue
             if span[2]:
                 found["year"] = span[0].year
             else:
                 narrow(span[0], span[1])
             work = blank(work, m)
     return found, work
+
+
+def _part_of_year(m: re.Match) -> tuple[int, int]:
+    """First month and length in months of a quarter, a half or "the first three months"."""
+    if m.group("qword") or m.group("qnum"):
+        quarter = int(m.group("qnum") or _QUARTER_WORDS[m.group("qword").lower()])
+        return 3 * quarter - 2, 3
+    if m.group("hword") or m.group("hnum"):
+        second = (m.group("hnum") or "") == "2" or (m.group("hword") or "").lower() != "first"
+        return (7 if second else 1), 6
+    months = 3 if m.group("months").lower() in ("three", "3") else 6
+    return (1 if m.group("mword").lower() == "first" else 13 - months), months
+
+
+def _yearless(text: str) -> tuple[int, int | None] | None:
+    """(month, day or None) of a month expression that names no year, else None."""
+    t = text.lower()
+    if re.search(r"\d{4}", t):
+        return None
+    month = _month_number(t)
+    day = re.search(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?(?!\d)", t)
+    return month, int(day.group(1)) if day else None
