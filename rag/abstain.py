@@ -55,7 +55,9 @@ def asked_quantity(question: str) -> list[str]:
     if not match:
         return []
     phrase = match.group("many") or match.group("what") or ""
-    # "how much did it improve" asks about a change, not a named quantity.
+    # "how much did it improve", "how much does it matter" ask about a degree, not a figure.
+    if phrase.split() and phrase.split()[0].lower() in _AUXILIARIES:
+        return []
     return [w for w in tokenize([phrase])[0] if w not in _AUXILIARIES]
 
 
@@ -75,9 +77,9 @@ def states_figure(words: Sequence[str], sources: Sequence[Source]) -> bool:
 
 
 def _mentions(name: str, text: str) -> bool:
-    """Whether `text` names `name` in any written form: "AIME" is in "AIME24", "VAE" in "VAEs"."""
-    forms = {w.lower() for w in name_parts(name).split()}
-    return any(re.search(rf"(?<![\w-]){re.escape(form)}(?![\w])", text) for form in forms)
+    """Whether lowercase `text` names `name` in any written form: "AIME" is in "AIME24", "LM"
+    in "LLMs", "VAEs" in "VAE"."""
+    return any(form in text for form in {w.lower() for w in name_parts(name).split()})
 
 
 def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:

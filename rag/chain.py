@@ -16,7 +16,7 @@ The applied filters and the rewritten query are shown in the `Answer`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -28,16 +28,15 @@ from rag.conversation import Message, Standalone, cited_papers, standalone_quest
 from rag.embedding import Encoder
 from rag.facts import (
     METADATA_MATCH_SCORE,
+    compose_comparison,
     compose_field_answer,
     compose_listing,
-    compose_comparison,
     compose_years,
 )
 from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
 from rag.records import Answer, Paper, Source
 from rag.retrieve import HybridRetriever, to_sources
 from rag.themes import search_text, theme_members
-
 
 # Papers looked at for each name in a comparison ("the entropy mechanism paper").
 COMPARE_CANDIDATES = 5
@@ -78,7 +77,18 @@ def understand(turn: Turn, res: Resources) -> Turn:
     def recall_subject(previous: str) -> list[Paper]:
         return [res.papers[c.paper_id] for c in res.recall(previous).citations]
 
-    standalone = standalone_question(turn.question, turn.history, catalogue, recall_subject)
+    def new_subject(question: str, subject: Sequence[Paper]) -> bool:
+        """Whether the question alone finds, confidently, a paper the conversation is not about."""
+        documents = res.retriever.search(search_text(question), k=1)
+        if not documents:
+            return False
+        best = documents[0].metadata
+        confident = best["dense"] >= res.settings.retrieval.new_subject_relevance
+        return confident and best["paper_id"] not in {p.paper_id for p in subject}
+
+    standalone = standalone_question(
+        turn.question, turn.history, catalogue, recall_subject, new_subject
+    )
     dated = [p.published for p in catalogue if p.published]
     reference_date = max(dated) if dated else None
     organizations = sorted({p.organization for p in catalogue if p.organization})

@@ -69,6 +69,13 @@ class RetrievalSettings:
     mode: str = field(
         default="hybrid", metadata={"help": "hybrid (dense + BM25 fused), dense or keyword"}
     )
+    new_subject_relevance: float = field(
+        default=0.47,
+        metadata={
+            "help": "in a conversation, best-chunk cosine of the question alone above which a "
+            "paper outside the conversation's subject starts a new subject"
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,13 @@ Without a language model, the subject is carried over: a follow-up (it leans on 
 "and ...", or has almost no words of its own) is joined with the last user question and the
 titles of the papers the last answer cited, found by matching the digest's titles in the
 assistant's text. Those papers are also returned, so a follow-up that sorts or filters
-("which of those is the newest?") can be answered over exactly them. The concession: a
-follow-up that changes subject while still using a pronoun is read as continuing the old one.
+("which of those is the newest?") can be answered over exactly them.
+
+Whether a question continues the conversation does not hinge on pronouns ("which models caved
+worst?" names nothing and has none; "what is their X" can open a new subject). As in TREC
+CAsT's historical query expansion, the caller searches for the question alone: unless that
+finds a paper outside the conversation's subject with confidence (`new_subject`), the
+question continues the conversation and is searched with it.
 """
 
 from __future__ import annotations
@@ -81,20 +86,14 @@ def last_turn(history: Sequence[Message], role: str) -> str:
     return ""
 
 
-def standalone_question(
-    question: str,
+def conversation_subject(
     history: Sequence[Message],
     papers: Sequence[Paper],
     recall_subject: Callable[[str], Sequence[Paper]] | None = None,
-) -> Standalone:
-    """The question itself when it stands alone, else joined with the conversation's subject.
-
-    The subject is the papers the last answer named; when its text cites more papers than it
-    names by title (shortened titles, or another tool's answer), `recall_subject` answers the
-    previous question again to find the rest.
-    """
-    if not history or not is_follow_up(question):
-        return Standalone(question, rewritten=False)
+) -> list[Paper]:
+    """The papers the conversation is about: those the last answer named, completed by asking
+    the previous question again when its text cites more papers than it names by title
+    (shortened titles, or another tool's answer)."""
     previous_question = last_turn(history, "user")
     previous_answer = last_turn(history, "assistant")
     subject = cited_papers(previous_answer, papers)
@@ -102,11 +101,37 @@ def standalone_question(
         subject = cited_papers(previous_question, papers)
     cited_numbers = set(_CITATION.findall(previous_answer))
     if len(subject) < len(cited_numbers) and previous_question and recall_subject:
-        # Some cited papers were named in a way no title matches: ask the question again.
         named = {p.paper_id for p in subject}
         subject += [p for p in recall_subject(previous_question) if p.paper_id not in named]
     elif not subject and previous_question and recall_subject:
         subject = list(recall_subject(previous_question))
+    if not subject and previous_answer and recall_subject:
+        # The answer describes its paper even when it names it loosely: search with it.
+        subject = list(recall_subject(previous_answer))
+    return subject
+
+
+def standalone_question(
+    question: str,
+    history: Sequence[Message],
+    papers: Sequence[Paper],
+    recall_subject: Callable[[str], Sequence[Paper]] | None = None,
+    new_subject: Callable[[str, Sequence[Paper]], bool] | None = None,
+) -> Standalone:
+    """The question itself when it stands alone, else joined with the conversation's subject.
+
+    With `new_subject` (question, conversation papers -> whether the question alone is
+    confidently about something else), every question in a conversation continues it unless
+    that says otherwise, pronouns or not; without it, the pronoun and length test decides.
+    """
+    if not history:
+        return Standalone(question, rewritten=False)
+    if new_subject is None and not is_follow_up(question):
+        return Standalone(question, rewritten=False)
+    subject = conversation_subject(history, papers, recall_subject)
+    if new_subject is not None and new_subject(question, subject):
+        return Standalone(question, rewritten=False)
+    previous_question = last_turn(history, "user")
     titles = "; ".join(p.title for p in subject[:TITLES_CARRIED])
     parts = [question, previous_question, titles]
     query = " — ".join(part for part in parts if part)

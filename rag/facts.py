@@ -244,7 +244,9 @@ def compose_comparison(parsed: ParsedQuestion, papers: Sequence[Paper]) -> Answe
     sort = {"date": "oldest", "upvotes": "most_upvoted", "authors": "most_authors"}[field]
     ordered = filter_papers(papers, QueryFilters(sort=sort))
     values = [_sort_detail(p, sort) for p in ordered]
-    named = [f"\u201c{p.title}\u201d ({v}) [{n}]" for n, (p, v) in enumerate(zip(ordered, values), 1)]
+    named = [
+        f"\u201c{p.title}\u201d ({v}) [{n}]" for n, (p, v) in enumerate(zip(ordered, values), 1)
+    ]
     if len(set(values)) == 1:
         text = COMPARE_SAME.format(papers=" and ".join(named), field=FIELD_WORDS[field])
     else:

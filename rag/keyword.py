@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
-from bm25s.stopwords import STOPWORDS_EN
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 
 from rag import derived
 from rag.records import Paper

@@ -219,8 +219,8 @@ _ASKS = re.compile(
 )
 # Questions about the digest as a whole: how many papers, which years it spans.
 _AGGREGATE = re.compile(
-    rf"(?P<count>\bhow many (?:of (?:the|these|its|all the) )?(?:(?!{PEOPLE}|{_UNIT})[\w-]+ ){{0,2}}?"
-    rf"{PAPER_NOUN}"
+    rf"(?P<count>\bhow many (?:of (?:the|these|its|all the) )?"
+    rf"(?:(?!{PEOPLE}|{_UNIT})[\w-]+ ){{0,2}}?{PAPER_NOUN}"
     rf"|\b(?:number|count|total) of {PAPER_NOUN}|\bhow (?:big|large) is (?:the|this) "
     r"(?:digest|list|listing|collection)\b)"
     r"|(?P<years>\b(?:what|which) (?:years?|time ?span|period|date range|time range|range of "
@@ -246,10 +246,11 @@ _COMPARE = re.compile(
     r"|added )?(?:first|earlier|sooner|older|newer|later|more recent(?:ly)?)\b"
     r"|\b(?:older|newer|earlier|later|more recent)(?= than\b)|\b(?:in |on )?the same (?:year|month|"
     r"day|date)\b|\bbefore or after\b)"
-    rf"|(?P<upvotes>\b(?:more|fewer|less) (?:{_UNIT}|popular\b|liked\b))"
-    rf"|(?P<authors>\b(?:more|fewer|less) {PEOPLE}|\b(?:bigger|larger|smaller) {TEAM})",
+    rf"|(?P<upvotes>(?<!or )\b(?:more|fewer|less) (?:{_UNIT}|popular\b|liked\b))"
+    rf"|(?P<authors>(?<!or )\b(?:more|fewer|less) {PEOPLE}|\b(?:bigger|larger|smaller) {TEAM})",
     re.I,
 )
+_EARLIER_PAPERS = re.compile(r"\b(?:they|them|both|these|those|the two|either)\b", re.I)
 _PART_SEPARATORS = (r"\s*(?:\bor\b|\bvs\.?|\bversus\b|\bthan\b)\s*", r"\s*(?:,|\band\b|—|–)\s*")
 _MOST = r"(?:most|highest|best|top|greatest|biggest|largest)"
 _LEAST = r"(?:least|lowest|fewest|smallest|worst)"
@@ -421,11 +422,14 @@ def parse_question(
         dated, work = True, blank(work, m)
     if m := _HAS_ORGANIZATION.search(work):
         has_organization, work = m.lastgroup == "yes", blank(work, m)
-    compare, parts = None, ()
     if m := _COMPARE.search(work):
-        compare, work = m.lastgroup, blank(work, m)
-        parts = compared_parts(work)
-        return ParsedQuestion(question, "", QueryFilters(), None, False, None, compare, parts)
+        parts = compared_parts(blank(work, m))
+        # Two papers named, or papers of the conversation ("were they posted the same year?");
+        # otherwise "which was posted first" is a superlative over the whole digest.
+        if len(parts) >= 2 or _EARLIER_PAPERS.search(question):
+            return ParsedQuestion(
+                question, "", QueryFilters(), None, False, None, m.lastgroup, parts
+            )
     aggregate = None
     if m := _AGGREGATE.search(work):
         aggregate, work = m.lastgroup, blank(work, m)

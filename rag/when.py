@@ -134,6 +134,14 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
         else:
             narrow(span[0], None)
         work = blank(work, m)
+    for m in _PART_OF_YEAR.finditer(work):
+        if m.group("mword") and not m.group("year"):
+            continue  # "the last six months" is a window back from the reference date
+        year = int(m.group("year")) if m.group("year") else reference.year
+        first, months = _part_of_year(m)
+        start = dt.date(year, first, 1)
+        narrow(start, _months_later(start, months) - one)
+        work = blank(work, m)
     for m in _WINDOW.finditer(work):
         count, unit = number(m) or 1, m.group("unit").lower()
         days = {"day": count, "week": 7 * count}.get(unit)
@@ -149,12 +157,6 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
         else:
             first = _months_later(reference.replace(day=1), -back)
             narrow(first, _months_later(first, 1) - one)
-        work = blank(work, m)
-    for m in _PART_OF_YEAR.finditer(work):
-        year = int(m.group("year")) if m.group("year") else reference.year
-        first, months = _part_of_year(m)
-        start = dt.date(year, first, 1)
-        narrow(start, _months_later(start, months) - one)
         work = blank(work, m)
     any_year = _ANY_YEAR.search(work)
     if any_year:
