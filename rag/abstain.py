@@ -24,7 +24,7 @@ from rag.records import Source
 from rag.texts import FIGURE_NOT_GIVEN, NAME_NOT_MENTIONED, NO_AUTHOR_NAMES
 
 _ASKS_FOR_NAMES = re.compile(
-    r"\b(who (is|are|was|were) the (first |last |lead |senior |corresponding )?authors?"
+    r"\b(who (is|are|was|were) the ([\w-]+ )?(authors?|researchers?|writers?)\b"
     r"|names? of the authors?|authors' names|first author|last author"
     r"|which (university|universities|institutions?|institutes?|labs?)|affiliat\w*)\b",
     re.IGNORECASE,
@@ -95,9 +95,14 @@ def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:
     return sorted(n for n in names if not _mentions(n, text))
 
 
+def asks_for_names(question: str) -> bool:
+    """Whether the question asks who the authors are or where they work."""
+    return bool(_ASKS_FOR_NAMES.search(question))
+
+
 def missing_detail(question: str, sources: Sequence[Source]) -> str | None:
     """Why the digest cannot answer this question, or None when it may."""
-    if _ASKS_FOR_NAMES.search(question):
+    if asks_for_names(question):
         return NO_AUTHOR_NAMES
     if names := unmentioned_names(question, sources):
         return NAME_NOT_MENTIONED.format(names=", ".join(names))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.abstain import missing_detail
+from rag.abstain import asks_for_names, missing_detail
 from rag.answer import abstain, compose_extractive, content_words, is_list_question
 from rag.config import Settings
 from rag.conversation import Message, Standalone, cited_papers, standalone_question
@@ -36,6 +36,7 @@ from rag.facts import (
 from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
 from rag.records import Answer, Paper, Source
 from rag.retrieve import HybridRetriever, to_sources
+from rag.texts import NO_AUTHOR_NAMES
 from rag.themes import search_text, theme_members
 
 # Papers looked at for each name in a comparison ("the entropy mechanism paper").
@@ -187,7 +188,10 @@ def compose(turn: Turn, res: Resources) -> Answer:
     labelled = filters.labelled()
     min_relevance = res.settings.answer.min_relevance
     relevant = [s for s in turn.sources if s.dense >= min_relevance]
-    if parsed.compare:
+    if asks_for_names(turn.question):
+        # "Who is the single author of X?" reads like metadata, but the digest has no names.
+        answer = abstain(turn.question, turn.sources, NO_AUTHOR_NAMES)
+    elif parsed.compare:
         answer = compose_comparison(parsed, turn.subject)
     elif answered_from_records(turn):
         matched = filter_papers(turn.subject or tuple(res.papers.values()), filters)

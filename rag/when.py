@@ -113,8 +113,10 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
     one = dt.timedelta(days=1)
 
     def narrow(since: dt.date | None, until: dt.date | None) -> None:
-        found["since"] = max(since, found.get("since", since)) if since else found.get("since")
-        found["until"] = min(until, found.get("until", until)) if until else found.get("until")
+        # Each bound only narrows: a later start, an earlier end.
+        known_since, known_until = found.get("since"), found.get("until")
+        found["since"] = max(since, known_since) if since and known_since else since or known_since
+        found["until"] = min(until, known_until) if until and known_until else until or known_until
 
     for m in (m for pattern in _RANGES for m in re.finditer(pattern, work, re.I)):
         start, end = _time_span(m.group(1), reference), _time_span(m.group(2), reference)

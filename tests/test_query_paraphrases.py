@@ -279,3 +279,18 @@ def test_comparisons_name_their_field_and_papers(question, compare, parts) -> No
 )
 def test_a_subject_beside_the_metadata_is_kept_for_search(question, topic) -> None:
     assert parse_question(question, REFERENCE).topic == topic
+
+
+@pytest.mark.parametrize(
+    ("question", "since", "until"),
+    [
+        ("Papers before 2025 from the second half of 2024?", dt.date(2024, 7, 1), None),
+        ("Papers until March 2025 posted in Q1 2025?", dt.date(2025, 1, 1), dt.date(2025, 3, 31)),
+        ("What came out before June 2025 in the first half of 2025?", None, dt.date(2025, 5, 31)),
+    ],
+)
+def test_several_time_phrases_only_narrow_the_range(question, since, until) -> None:
+    filters = parse_question(question, REFERENCE).filters
+    assert since is None or filters.since == since
+    assert until is None or filters.until == until
+    assert filters.since is not None and filters.until is not None
