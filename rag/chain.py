@@ -201,10 +201,10 @@ def compose(turn: Turn, res: Resources) -> Answer:
             answer = compose_years(parsed, matched)
         else:
             answer = compose_listing(parsed, matched)
-    elif parsed.asks_for and not relevant:
-        answer = abstain(turn.question, turn.sources)
+    elif parsed.asks_for and (named := named_paper(turn, res, relevant)):
+        answer = compose_field_answer(parsed, named.paper, named.score)
     elif parsed.asks_for:
-        answer = compose_field_answer(parsed, relevant[0].paper, relevant[0].score)
+        answer = abstain(turn.question, turn.sources)
     elif (parsed.aggregate or not filters.is_empty()) and not relevant:
         answer = abstain(turn.question, turn.sources)
     elif parsed.aggregate or not filters.is_empty():
@@ -235,6 +235,21 @@ def compose(turn: Turn, res: Resources) -> Answer:
         filters=tuple(label for _, label in labelled),
         filter_fields=tuple(names for names, _ in labelled),
     )
+
+
+def named_paper(turn: Turn, res: Resources, relevant: Sequence[Source]) -> Source | None:
+    """The paper a field question ("how many votes did GTR get?") is about: one whose title
+    the question quotes, else the most relevant source, else a retrieved paper whose title
+    shares a word with what is left of the question (a bare name scores low in meaning)."""
+    assert turn.parsed is not None
+    by_id = {s.paper.paper_id: s for s in turn.sources}
+    for paper in cited_papers(turn.question, list(res.papers.values())):
+        return by_id.get(paper.paper_id) or Source(paper, METADATA_MATCH_SCORE, 1)
+    if relevant:
+        return relevant[0]
+    words = content_words(turn.parsed.topic)
+    titled = [s for s in turn.sources[:1] if words & content_words(s.paper.title)]
+    return titled[0] if titled else None
 
 
 def grounding_sources(turn: Turn, res: Resources) -> tuple[Source, ...]:

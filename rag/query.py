@@ -206,7 +206,8 @@ class ParsedQuestion:
 _UNIT = VOTE_UNIT
 _HAS = r"(?:(?:with|having|has|have|got|received|earned|by)\s+)?"
 _ASKS = re.compile(
-    rf"(?P<upvotes>\bhow many {_UNIT}|\b(?:number|count) of {_UNIT}|\bhow (?:popular|well[- ]"
+    rf"(?P<upvotes>\bhow many {_UNIT}|\b(?:number|count) of {_UNIT}|\bwhat(?:'s| is| was)? "
+    r"(?:the |its |their )?(?:up-?vote|vote|like)s? (?:count|tally|total|number|score)\b|\bhow (?:popular|well[- ]"
     rf"received|well[- ]liked)\b|\bhow many (?:people|readers|users) (?:liked|up-?voted|voted)\b)"
     rf"|(?P<authors>\bhow many {PEOPLE}|\b(?:number|count) of {PEOPLE}|\bhow (?:big|large) "
     r"(?:was |is )?(?:the |its |their )?(?:team|author list)\b"

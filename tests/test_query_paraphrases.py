@@ -12,6 +12,8 @@ import datetime as dt
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rag.query import parse_question
 
@@ -294,3 +296,27 @@ def test_several_time_phrases_only_narrow_the_range(question, since, until) -> N
     assert since is None or filters.since == since
     assert until is None or filters.until == until
     assert filters.since is not None and filters.until is not None
+
+
+FRAGMENTS = sorted({phrase for _, phrases, _ in GRID for phrase in phrases}) + [
+    "before 2025",
+    "after March 2024",
+    "since May 5",
+    "in the last 3 months",
+    "between 2023 and 2024",
+    "dated March 11, whatever the year",
+    "or",
+    "vs",
+    "which came first",
+    "more votes than",
+    "about entropy",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=6))
+def test_any_mix_of_metadata_phrases_parses(fragments: list[str]) -> None:
+    parsed = parse_question("Which papers " + " ".join(fragments) + "?", REFERENCE)
+    filters = parsed.filters
+    if filters.since and filters.until:
+        assert isinstance(filters.since, dt.date) and isinstance(filters.until, dt.date)
