@@ -207,8 +207,9 @@ _UNIT = VOTE_UNIT
 _HAS = r"(?:(?:with|having|has|have|got|received|earned|by)\s+)?"
 _ASKS = re.compile(
     rf"(?P<upvotes>\bhow many {_UNIT}|\b(?:number|count) of {_UNIT}|\bwhat(?:'s| is| was)? "
-    r"(?:the |its |their )?(?:up-?vote|vote|like)s? (?:count|tally|total|number|score)\b|\bhow (?:popular|well[- ]"
-    rf"received|well[- ]liked)\b|\bhow many (?:people|readers|users) (?:liked|up-?voted|voted)\b)"
+    r"(?:the |its |their )?(?:up-?vote|vote|like)s? (?:count|tally|total|number|score)\b"
+    rf"|\bhow (?:popular|well[- ]received|well[- ]liked)\b"
+    rf"|\bhow many (?:people|readers|users) (?:liked|up-?voted|voted)\b)"
     rf"|(?P<authors>\bhow many {PEOPLE}|\b(?:number|count) of {PEOPLE}|\bhow (?:big|large) "
     r"(?:was |is )?(?:the |its |their )?(?:team|author list)\b"
     r"|\b(?:what(?:'s| is| was)?|the|its) (?:team|author) (?:size|count)\b)"
