@@ -153,7 +153,8 @@ def answered_from_records(turn: Turn) -> bool:
     if parsed.topic:
         return False
     if parsed.asks_for:
-        return bool(parsed.filters.sort)
+        # "Which org is it listed under?" after a filter: a field of the matching paper.
+        return not parsed.filters.is_empty()
     return bool(turn.subject) or parsed.aggregate is not None or not parsed.filters.is_empty()
 
 

@@ -204,7 +204,10 @@ class ParsedQuestion:
 
 
 _UNIT = VOTE_UNIT
-_HAS = r"(?:(?:with|having|has|have|got|received|earned|by)\s+)?"
+_HAS = (
+    r"(?:(?:with|having|has|have|got|received|earned|by|reached|reaching|picked up|collected|"
+    r"(?:sitting|sits|sit|stuck|standing) at)\s+)?"
+)
 _ASKS = re.compile(
     rf"(?P<upvotes>\bhow many {_UNIT}|\b(?:number|count) of {_UNIT}|\bwhat(?:'s| is| was)? "
     r"(?:the |its |their )?(?:up-?vote|vote|like)s? (?:count|tally|total|number|score)\b"
@@ -216,7 +219,7 @@ _ASKS = re.compile(
     r"|(?P<date>^\s*when\b|\bwhat (?:year|date|day|month)\b|\b(?:publication|posting|release|"
     r"upload) (?:date|year)\b|\bdate of\b|\bhow (?:old|recent) is\b)"
     r"|(?P<organization>\bwho (?:published|wrote|authored|released|made|is behind)\b"
-    r"|\b(?:which|what) (?:organi[sz]ation|company|lab|institution)\b)",
+    r"|\b(?:which|what) (?:organi[sz]ation|org|company|lab|institution)\b)",
     re.I,
 )
 # Questions about the digest as a whole: how many papers, which years it spans.
@@ -306,7 +309,7 @@ _AUTHOR_RULES += [
     (rf"\b(?:exactly |just |only )?{NUMBER}[- ]{_AUTHOR_UNIT}", 0, 0),
 ]
 _UNDATED = re.compile(
-    r"\b(?:no|without(?: a)?|missing(?: a)?|lacking(?: a)?|missing their) (?:publication |"
+    r"\b(?:no|without(?: a| any)?|missing(?: a)?|lacking(?: a)?|missing their) (?:publication |"
     r"release |posting )?dates?\b|\bundated\b|\bnot dated\b"
     r"|\b(?:no|without|missing|lacking)(?: their| its| any)? (?:metadata|listing details)\b",
     re.IGNORECASE,
@@ -328,6 +331,7 @@ _UPVOTE_RULES += [
 # Read after the sorts, so that "most upvoted" is not taken for "upvoted".
 _ANY_UPVOTES = (
     rf"\b{_HAS}(?:any|some|at least one)\s+{_UNIT}|\b(?:with|has|have) {_UNIT}\b|\bupvoted\b"
+    rf"|\b(?:pick|picked|get|got|receive|received|earn|earned|draw|drew) (?:up )?{_UNIT}"
     r"|\b(?:with|having|has|have|shows?|showing|displays?|lists?|carr(?:y|ies))\s+(?:a |an |any )?"
     r"(?:up-?vote|vote|like) (?:count|number|tally|total)s?\b"
 )

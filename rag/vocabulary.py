@@ -20,7 +20,7 @@ PAPER_NOUN = (
     r"preprints?|submissions?|listings?|abstracts?|things?|pieces?)"
 )
 # Popularity: the listing's upvote count under any name.
-VOTE_UNIT = r"(?:up-?votes?|votes?|likes?|hearts?|stars?)\b"
+VOTE_UNIT = r"(?:up-?votes?|votes?|likes?|hearts?|stars?|love)\b"
 POPULAR = r"(?:up-?voted|voted|liked|loved|popular|rated|well[- ]received|appreciated)"
 # Team size: who wrote a paper.
 PEOPLE = (
@@ -69,6 +69,10 @@ among apart besides except other actually very instead rather than effort
 that this these those it its they them their there then as if but not no nor so such can
 could would should will shall may might must do does did done into over under again both
 few more same own too while i we us our my your he she his her hers one ones
+say sit sitting reach reached pick picked attach attached info stuff feed crowd community
+favourite favorite love voter reader sort order put
+january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec spring summer autumn winter
 """.split()
 LISTING_STEMS = frozenset(_STEMMER.stemWords(_LISTING_WORDS))
 

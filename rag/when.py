@@ -34,8 +34,9 @@ _RANGES = [
     rf"(?<![\w.-])({_YEAR})\s*[-–]\s*({_YEAR})(?![\w-])",
 ]
 _BOUNDS = re.compile(
-    rf"\b{PUBLISHED}(since|after|later than|starting(?: from| in)?|from|before|earlier than|"
-    rf"prior to|until|till|up to|through|no later than)\s+{_T}(\s+on(?:wards?)?\b)?",
+    rf"\b{PUBLISHED}(since|after|later than|newer than|more recent than|starting(?: from| in)?|"
+    rf"from|before|earlier than|older than|prior to|until|till|up to|through|no later than)\s+"
+    rf"{_T}(\s+on(?:wards?)?\b)?",
     re.I,
 )
 _WINDOW = re.compile(
@@ -50,12 +51,14 @@ _AFTER_WORD = re.compile(
 )
 # Parts of a year: "the first quarter of 2025", "Q3 2024", "the second half of 2024",
 # "the first three months of 2025"; without a year, the reference year.
+_SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "winter": 12}
 _QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": 4, "final": 4}
 _PART_OF_YEAR = re.compile(
     rf"\b{PUBLISHED}(?:(?:in|during|over|within|from) )?(?:the )?(?:"
     r"(?P<qword>first|second|third|fourth|last|final) quarter|q(?P<qnum>[1-4])"
     r"|(?P<hword>first|second|last|latter) half|h(?P<hnum>[12])"
-    r"|(?P<mword>first|last) (?P<months>three|six|3|6) months)"
+    r"|(?P<mword>first|last) (?P<months>three|six|3|6|one|1)? ?months?"
+    r"|(?P<season>spring|summer|autumn|winter))"
     rf"(?:\s*(?:of|in)?\s*(?P<year>{_YEAR}))?\b",
     re.I,
 )
@@ -127,9 +130,9 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
         word, span = m.group(1).lower(), _time_span(m.group(2), reference)
         if span is None or word == "from" and not m.group(3):
             continue  # a plain "from 2024" is a year, read below
-        if word in ("after", "later than"):
+        if word in ("after", "later than", "newer than", "more recent than"):
             narrow(span[1] + one, None)
-        elif word in ("before", "earlier than", "prior to"):
+        elif word in ("before", "earlier than", "older than", "prior to"):
             narrow(None, span[0] - one)
         elif word in ("until", "till", "up to", "through", "no later than"):
             narrow(None, span[1])
@@ -137,8 +140,9 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
             narrow(span[0], None)
         work = blank(work, m)
     for m in _PART_OF_YEAR.finditer(work):
-        if m.group("mword") and not m.group("year"):
-            continue  # "the last six months" is a window back from the reference date
+        if (m.group("mword") or m.group("season")) and not m.group("year"):
+            continue  # "the last six months" is a window back from the reference date; a
+            # season needs its year, since "spring" alone is as often a word as a date
         year = int(m.group("year")) if m.group("year") else reference.year
         first, months = _part_of_year(m)
         start = dt.date(year, first, 1)
@@ -191,7 +195,10 @@ def _part_of_year(m: re.Match) -> tuple[int, int]:
     if m.group("hword") or m.group("hnum"):
         second = (m.group("hnum") or "") == "2" or (m.group("hword") or "").lower() != "first"
         return (7 if second else 1), 6
-    months = 3 if m.group("months").lower() in ("three", "3") else 6
+    if m.group("season"):
+        # Northern seasons by whole months: spring is March to May; winter starts in December.
+        return _SEASONS[m.group("season").lower()], 3
+    months = {"three": 3, "3": 3, "six": 6, "6": 6}.get((m.group("months") or "").lower(), 1)
     return (1 if m.group("mword").lower() == "first" else 13 - months), months
 
 
