@@ -15,6 +15,7 @@ in a sentence that uses other words for the asked quantity is missed, and the an
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
@@ -91,13 +92,37 @@ def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:
     if not sources:
         return []
     text = name_parts(" ".join(f"{s.paper.title} {s.paper.abstract}" for s in sources)).lower()
-    names = {m.group(0) for m in _NAME.finditer(question)} - _COMMON_NAMES
-    return sorted(n for n in names if not _mentions(n, text))
+    return sorted(n for n in _names(question) if not _mentions(n, text))
 
 
 def asks_for_names(question: str) -> bool:
     """Whether the question asks who the authors are or where they work."""
     return bool(_ASKS_FOR_NAMES.search(question))
+
+
+def credit_named_papers(question: str, sources: Sequence[Source], floor: float) -> list[Source]:
+    """Sources that mention a name the question asks about ("AIME", "ALFWorld", "GPT-4o"),
+    raised to the relevance `floor` when their cosine is lower: the encoder gives a bare name
+    little weight, so a question such as "which abstracts report AIME results?" scores low
+    against the very papers that name it. Only names with digits or several capitals count."""
+    names = [
+        n
+        for n in _names(question)
+        if sum(c.isupper() for c in n) >= 2 or any(c.isdigit() for c in n)
+    ]
+    if not names:
+        return list(sources)
+    credited = []
+    for source in sources:
+        text = name_parts(f"{source.paper.title} {source.paper.abstract}").lower()
+        if source.score < floor and any(_mentions(n, text) for n in names):
+            source = dataclasses.replace(source, score=floor, dense=max(source.dense, floor))
+        credited.append(source)
+    return credited
+
+
+def _names(question: str) -> set[str]:
+    return {m.group(0) for m in _NAME.finditer(question)} - _COMMON_NAMES
 
 
 def missing_detail(question: str, sources: Sequence[Source]) -> str | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.abstain import asks_for_names, missing_detail
+from rag.abstain import asks_for_names, credit_named_papers, missing_detail
 from rag.answer import abstain, compose_extractive, content_words, is_list_question
 from rag.config import Settings
 from rag.conversation import Message, Standalone, cited_papers, standalone_question
@@ -31,6 +31,7 @@ from rag.facts import (
     compose_comparison,
     compose_field_answer,
     compose_listing,
+    compose_vote_total,
     compose_years,
 )
 from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
@@ -176,7 +177,10 @@ def retrieve(turn: Turn, res: Resources) -> Turn:
     r = res.settings.retrieval
     k = turn.k or (r.list_k if wants_list(turn) else r.k)
     documents = res.retriever.search(turn.query, allowed=allowed, k=k)
-    return dataclasses.replace(turn, sources=tuple(to_sources(documents, res.papers)))
+    sources = credit_named_papers(
+        turn.question, to_sources(documents, res.papers), res.settings.answer.min_relevance
+    )
+    return dataclasses.replace(turn, sources=tuple(sources))
 
 
 def unsorted(filters: QueryFilters) -> QueryFilters:
@@ -200,6 +204,8 @@ def compose(turn: Turn, res: Resources) -> Answer:
             answer = compose_field_answer(parsed, matched[0], METADATA_MATCH_SCORE)
         elif parsed.aggregate == "years":
             answer = compose_years(parsed, matched)
+        elif parsed.aggregate == "votes":
+            answer = compose_vote_total(parsed, matched)
         else:
             answer = compose_listing(parsed, matched)
     elif parsed.asks_for and (named := named_paper(turn, res, relevant)):

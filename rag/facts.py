@@ -36,6 +36,7 @@ YEARS_LEAD = (
     " ({oldest_date}) [1] and the newest \u201c{newest}\u201d ({newest_date}) [2]."
 )
 YEARS_UNDATED = "{papers} {verb} no date."
+VOTES_LEAD = "The papers in the digest{scope} have {total} in total, on {voted} of {count}:"
 COMPARE_LEAD = {
     "date": "{first} came first; then {rest}.",
     "upvotes": "{first} has the most upvotes; then {rest}.",
@@ -66,7 +67,9 @@ SUPERLATIVE = {
 TOPIC_SCOPE = "related to \u201c{topic}\u201d"
 SCOPE_PUBLISHED = "published {dates}"
 SCOPE_YEAR = "in {year}"
-SCOPE_MONTH = "in {month}{day} of any year"
+SCOPE_MONTH = "in {month} of any year"
+SCOPE_DAY = "on {month} {day} of any year"
+SCOPE_TITLE = "\u201c{words}\u201d in the title"
 SCOPE_BETWEEN = "between {since} and {until}"
 SCOPE_SINCE = "since {day}"
 SCOPE_UNTIL = "on or before {day}"
@@ -143,8 +146,11 @@ def _clauses(filters: QueryFilters, topic: str) -> list[tuple[str, str]]:
     elif since or until:
         dates.append((SCOPE_SINCE if since else SCOPE_UNTIL).format(day=(since or until)))
     if filters.month is not None:
-        day = f" {filters.day}" if filters.day is not None else ""
-        dates.append(SCOPE_MONTH.format(month=calendar.month_name[filters.month], day=day))
+        month = calendar.month_name[filters.month]
+        if filters.day is None:
+            dates.append(SCOPE_MONTH.format(month=month))
+        else:
+            dates.append(SCOPE_DAY.format(month=month, day=filters.day))
     clauses = [("was", SCOPE_PUBLISHED.format(dates=" and ".join(dates)))] if dates else []
     low, high = filters.min_upvotes, filters.max_upvotes
     if low is not None and low == high:
@@ -166,6 +172,8 @@ def _clauses(filters: QueryFilters, topic: str) -> list[tuple[str, str]]:
         clauses.append(("has", bound.format(upvotes=_plural(value, "author"))))
     if filters.dated is not None:
         clauses.append(("has", SCOPE_DATED[filters.dated]))
+    if filters.title_words:
+        clauses.append(("has", SCOPE_TITLE.format(words=filters.title_words)))
     return clauses + ([("is", TOPIC_SCOPE.format(topic=topic))] if topic else [])
 
 
@@ -259,6 +267,31 @@ def compose_comparison(parsed: ParsedQuestion, papers: Sequence[Paper]) -> Answe
         text=text,
         citations=tuple(_citation(n, p) for n, p in enumerate(ordered, start=1)),
         sources=tuple(Source(p, METADATA_MATCH_SCORE, n) for n, p in enumerate(ordered, 1)),
+        mode=MODE,
+    )
+
+
+def compose_vote_total(parsed: ParsedQuestion, papers: Sequence[Paper]) -> Answer:
+    """The upvotes of the matching papers added up, and the papers that have any, most first."""
+    voted = filter_papers(papers, QueryFilters(min_upvotes=1, sort="most_upvoted"))
+    total = sum(p.upvotes for p in voted)
+    scope = _attributive(_clauses(parsed.filters, parsed.topic))
+    lead = VOTES_LEAD.format(
+        total=_plural(total, "upvote"),
+        scope=scope,
+        voted=len(voted),
+        count=_plural(len(papers), "paper"),
+    )
+    shown = voted[:MAX_LISTED]
+    lines = [lead] + [
+        with_citation(PAPER_LINE.format(title=p.title, details=_details(p)), n)
+        for n, p in enumerate(shown, start=1)
+    ]
+    return Answer(
+        question=parsed.question,
+        text="\n".join(lines),
+        citations=tuple(_citation(n, p) for n, p in enumerate(shown, start=1)),
+        sources=tuple(Source(p, METADATA_MATCH_SCORE, n) for n, p in enumerate(shown, 1)),
         mode=MODE,
     )
 

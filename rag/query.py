@@ -55,7 +55,8 @@ CHIP_MIN_AUTHORS, CHIP_MAX_AUTHORS, CHIP_AUTHORS = "≥ {} authors", "≤ {} aut
 CHIP_DATED = {True: "dated", False: "undated"}
 CHIP_MONTH_DAY = "dated {} (any year)"
 CHIP_NTH = "rank {}"
-AGGREGATES = ("count", "years")
+CHIP_TITLE = "title contains \u201c{}\u201d"
+AGGREGATES = ("count", "years", "votes")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class QueryFilters:
     sort: str | None = None  # one of SORTS
     limit: int | None = None
     nth: int | None = None  # the nth value of the sort ("the second most upvoted"), ties kept
+    title_words: str | None = None  # words the title contains, any case
 
     def __post_init__(self) -> None:
         if self.sort is not None and self.sort not in SORTS:
@@ -110,6 +112,7 @@ class QueryFilters:
             (("sort",), self.sort and self.sort.replace("_", " "), CHIP_SORT),
             (("limit",), self.limit, CHIP_LIMIT),
             (("nth",), self.nth, CHIP_NTH),
+            (("title_words",), self.title_words, CHIP_TITLE),
         ]
         return [(name, chip.format(value)) for name, value, chip in chips if value is not None]
 
@@ -144,6 +147,7 @@ class QueryFilters:
             and (self.dated is None or (day is not None) == self.dated)
             and (self.month is None or day is not None and day.month == self.month)
             and (self.day is None or day is not None and day.day == self.day)
+            and (self.title_words is None or self.title_words.casefold() in paper.title.casefold())
         )
 
     def _author_chips(self) -> list[tuple[tuple[str, ...], object, str]]:
@@ -198,7 +202,7 @@ class ParsedQuestion:
     filters: QueryFilters
     asks_for: str | None  # "authors" | "date" | "upvotes" | "organization" of one paper
     is_listing: bool  # papers in bulk rather than one fact
-    aggregate: str | None = None  # "count" | "years": about the matching papers as a whole
+    aggregate: str | None = None  # "count" | "years" | "votes": the matching papers as a whole
     compare: str | None = None  # "date" | "upvotes" | "authors": of the papers named in `parts`
     parts: tuple[str, ...] = ()  # how the compared papers are named ("EPO", "the VAE paper")
 
@@ -228,6 +232,9 @@ _AGGREGATE = re.compile(
     rf"(?:(?!{PEOPLE}|{_UNIT})[\w-]+ ){{0,2}}?{PAPER_NOUN}"
     rf"|\b(?:number|count|total) of {PAPER_NOUN}|\bhow (?:big|large) is (?:the|this) "
     r"(?:digest|list|listing|collection)\b)"
+    rf"|(?P<votes>\btotal (?:number of )?{_UNIT}|\b{_UNIT}(?= (?:in total|altogether|overall|"
+    rf"combined)\b)|\bsum of (?:the |all )?{_UNIT}|\bhow many {_UNIT}(?= (?:in total|altogether|"
+    r"overall|combined|across|are there|does the (?:digest|list))\b))"
     r"|(?P<years>\b(?:what|which) (?:years?|time ?span|period|date range|time range|range of "
     r"(?:years|dates)|dates)\b(?=.*\b(?:cover|covers|covered|span|spans|spanned|range|ranges|"
     r"come from|from|included|includes|represented)\b)|\byears? (?:covered|spanned)\b"
@@ -266,6 +273,7 @@ _SORT = re.compile(
     rf"|(?P<least_upvoted>\b{_LEAST}[- ](?:{POPULAR})\b"
     rf"|\b(?:the )?(?:{_LEAST}|lowest number of|smallest number of) {_UNIT})"
     r"|(?P<oldest>\b(?:oldest|earliest|least recent(?:ly)?)(?: first)?\b"
+    r"|\b(?:in )?(?:date|chronological|time) order\b|\bchronologically\b|\bby date\b"
     rf"|\b(?:the )?first[- ](?:{POSTED}|to (?:appear|be {POSTED}|go up|come out))\b"
     rf"|\b{POSTED} first\b)"
     r"|(?P<newest>\b(?:newest|latest|freshest|most recent(?:ly)?)(?: first)?\b"
@@ -275,6 +283,18 @@ _SORT = re.compile(
     rf"|\b(?:largest|biggest|longest|widest) {TEAM}|\b(?:big|large|huge) {TEAM}|\bbig-team\b)"
     rf"|(?P<fewest_authors>\b(?:the )?(?:fewest|least|smallest number of) {PEOPLE}"
     rf"|\b(?:smallest|shortest|tiniest) {TEAM}|\b(?:small|tiny) {TEAM}|\bsmall-team\b)",
+    re.I,
+)
+# "with 'Neural Collapse' in the title", "titled “Parrot”", "whose title mentions entropy".
+_QUOTE_OPEN, _QUOTE_CLOSE = "['\"\u201c\u2018]", "['\"\u201d\u2019]"
+_TITLE = re.compile(
+    rf"\b(?:with|having|that have|has|have|containing|contain) {_QUOTE_OPEN}?(?P<a>[^'\"\u201d?]+?)"
+    rf"{_QUOTE_CLOSE}? in (?:the|their|its) titles?\b"
+    rf"|\b(?:titled|called|named) {_QUOTE_OPEN}(?P<b>[^'\"\u201d\u2019]+){_QUOTE_CLOSE}"
+    r"|\b(?:titled|called|named) (?:with )?the (?:word|phrase|term) (?P<d>[^'\"?,.]+?)(?=[?,.]|$)"
+    rf"|\btitles? (?:that )?(?:contains?|containing|mentions?|mentioning|includes?|including|"
+    rf"with|has|have) (?:the (?:word|phrase|term) )?{_QUOTE_OPEN}?(?P<c>[^'\"\u201d?,]+?)"
+    rf"{_QUOTE_CLOSE}?(?=[?,.]|$)",
     re.I,
 )
 _BARE_SUPERLATIVE = re.compile(
@@ -328,6 +348,8 @@ _UPVOTE_RULES += [
     (rf"\b{_HAS}(?:no|zero)\s+{_UNIT}|\bwithout (?:any )?{_UNIT}|\bnot upvoted\b", None, 0),
     (rf"\b{_HAS}(?:exactly )?{NUMBER}\s+{_UNIT}", 0, 0),
 ]
+# "just a single vote": "single" is no number word elsewhere ("a single paper on X" is no limit).
+_UPVOTE_RULES += [(rf"\b{_HAS}(?:just |only |exactly )?(?:a )?single {_UNIT}", 1, 1)]
 # Read after the sorts, so that "most upvoted" is not taken for "upvoted".
 _ANY_UPVOTES = (
     rf"\b{_HAS}(?:any|some|at least one)\s+{_UNIT}|\b(?:with|has|have) {_UNIT}\b|\bupvoted\b"
@@ -426,6 +448,10 @@ def parse_question(
         dated, work = False, blank(work, m)
     elif m := _DATED.search(work):
         dated, work = True, blank(work, m)
+    title_words = None
+    if m := _TITLE.search(work):
+        words = m.group("a") or m.group("b") or m.group("c") or m.group("d")
+        title_words, work = words.strip(), blank(work, m)
     if m := _HAS_ORGANIZATION.search(work):
         has_organization, work = m.lastgroup == "yes", blank(work, m)
     if m := _COMPARE.search(work):
@@ -502,6 +528,7 @@ def parse_question(
         sort=sort,
         limit=limit,
         nth=nth,
+        title_words=title_words,
     )
     if limit == 1 or nth or asks_for and not _LISTING.search(question):
         listing = False

@@ -73,6 +73,8 @@ say sit sitting reach reached pick picked attach attached info stuff feed crowd 
 favourite favorite love voter reader sort order put
 january february march april may june july august september october november december
 jan feb mar apr jun jul aug sep sept oct nov dec spring summer autumn winter
+around near title titled called named word phrase term chronological chronologically
+across altogether overall combined sum together
 """.split()
 LISTING_STEMS = frozenset(_STEMMER.stemWords(_LISTING_WORDS))
 

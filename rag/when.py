@@ -62,6 +62,21 @@ _PART_OF_YEAR = re.compile(
     rf"(?:\s*(?:of|in)?\s*(?P<year>{_YEAR}))?\b",
     re.I,
 )
+# Days readers name instead of dates: a day of that year, or of any year without one.
+_HOLIDAYS = {
+    "new year's day": (1, 1),
+    "new year's eve": (12, 31),
+    "christmas eve": (12, 24),
+    "christmas": (12, 25),
+    "christmas day": (12, 25),
+    "halloween": (10, 31),
+    "valentine's day": (2, 14),
+}
+_HOLIDAY = re.compile(
+    r"\b(?P<h>new year['’]?s day|new year['’]?s eve|christmas eve|christmas(?: day)?|halloween"
+    rf"|valentine['’]?s day)(?:,?\s*(?:of |in )?(?P<year>{_YEAR}))?\b",
+    re.I,
+)
 # "dated May 5, whatever the year": a month (and day) in any year, not the reference year's.
 _ANY_YEAR = re.compile(
     r",?\s*\b(?:in |of )?(?:any|every|whatever the|whichever|each) year\b|\b(?:regardless|"
@@ -163,6 +178,15 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
         else:
             first = _months_later(reference.replace(day=1), -back)
             narrow(first, _months_later(first, 1) - one)
+        work = blank(work, m)
+    for m in _HOLIDAY.finditer(work):
+        month, day = _HOLIDAYS[re.sub(r"['’]", "'", m.group("h").lower())]
+        if m.group("year"):
+            narrow(
+                dt.date(int(m.group("year")), month, day), dt.date(int(m.group("year")), month, day)
+            )
+        else:
+            found["month"], found["day"] = month, day
         work = blank(work, m)
     any_year = _ANY_YEAR.search(work)
     if any_year:
