@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from rag.abstain import asked_quantity, missing_detail, unmentioned_names
+from rag.abstain import (
+    asked_quantity,
+    credit_named_papers,
+    missing_detail,
+    unmentioned_names,
+)
 from rag.records import Paper, Source
 from rag.texts import FIGURE_NOT_GIVEN, NO_AUTHOR_NAMES
 
@@ -45,3 +50,21 @@ def test_a_number_about_something_else_does_not_state_the_figure():
     sources = [Source(paper=paper, score=0.6, rank=1)]
     assert missing_detail("How many users were in its dataset?", sources) == FIGURE_NOT_GIVEN
     assert missing_detail("How much did recall improve?", sources) is None
+
+
+def test_a_paper_naming_the_asked_benchmark_counts_as_relevant():
+    aime = Paper("a", "Label-free RL", "Training lifts AIME24 pass@1 from 4.6% to 16.4%.")
+    other = Paper("o", "Entropy in RL", "Entropy collapses during training.")
+    sources = [Source(aime, 0.12, 1, dense=0.12), Source(other, 0.2, 2, dense=0.2)]
+    credited = credit_named_papers("Which abstracts report AIME results?", sources, 0.27)
+    assert [s.score for s in credited] == [0.27, 0.2]
+    assert credited[0].dense == 0.27
+    # A plain word is no name: nothing is credited.
+    assert credit_named_papers("Which abstracts report results?", sources, 0.27) == sources
+
+
+def test_a_name_counts_as_mentioned_in_any_written_form():
+    qwen = Paper("q", "Q", "We fine-tune Qwen2.5-7B and evaluate VAEs on AIME'24.")
+    sources = [Source(qwen, 0.5, 1)]
+    assert unmentioned_names("How do Qwen models and the VAE do on AIME?", sources) == []
+    assert unmentioned_names("What about Llama-3 on MATH500?", sources) == ["Llama-3", "MATH500"]

@@ -118,3 +118,42 @@ def test_an_answer_whose_citations_are_all_named_is_not_asked_again():
 
     result = standalone_question("What did they find?", HISTORY, PAPERS, recall)
     assert [p.paper_id for p in result.subject_papers] == ["g"]
+
+
+def test_with_a_subject_check_a_follow_up_needs_no_pronoun():
+    """ "Which models held up best?" names nothing: unless the question alone is confidently
+    about another paper, it continues the conversation."""
+    never_new = lambda question, subject: False  # noqa: E731
+    question = "Numbers on the hardest long-horizon household tasks benchmark results table?"
+    assert not is_follow_up(question)
+    result = standalone_question(question, HISTORY, PAPERS, new_subject=never_new)
+    assert result.rewritten and result.subject_papers == (GTR,)
+
+
+def test_a_pronoun_does_not_keep_a_question_on_the_old_subject():
+    seen = []
+
+    def about_cure(question, subject):
+        seen.append(tuple(subject))
+        return True
+
+    question = "What is their token re-concatenation trick?"
+    result = standalone_question(question, HISTORY, PAPERS, new_subject=about_cure)
+    assert not result.rewritten and result.query == question
+    assert seen == [(GTR,)]
+
+
+def test_the_last_answer_finds_the_subject_when_it_names_no_title():
+    history = [
+        {"role": "user", "content": "What is RAVL?"},
+        {"role": "assistant", "content": "A value-learning fix for guided thought collapse."},
+    ]
+    asked = []
+
+    def recall(text):
+        asked.append(text)
+        return [GTR] if "collapse" in text else []
+
+    result = standalone_question("Where's the code?", history, PAPERS, recall)
+    assert result.subject_papers == (GTR,)
+    assert asked == ["What is RAVL?", history[1]["content"]]

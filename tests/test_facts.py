@@ -9,7 +9,15 @@ import pytest
 from conftest import SEED, TODAY
 
 from rag.digest import load_digest
-from rag.facts import MAX_LISTED, MODE, compose_field_answer, compose_listing
+from rag.facts import (
+    MAX_LISTED,
+    MODE,
+    compose_comparison,
+    compose_field_answer,
+    compose_listing,
+    compose_vote_total,
+    compose_years,
+)
 from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
 from rag.records import Paper
 
@@ -235,3 +243,50 @@ def test_without_a_field_the_answer_summarises_the_record():
     assert answer.text == (
         "\u201cParrot\u201d: 2025-11-21, year inferred, 4 upvotes, NewMind AI [1]."
     )
+
+
+def test_a_tie_for_a_superlative_names_every_tied_paper():
+    parsed = ask("Which paper has the most upvotes?")
+    tied = filter_papers([GAMES, BANDITS, PARROT, LATTICE], parsed.filters)
+    assert [p.title for p in tied] == [BANDITS.title, PARROT.title]
+    answer = compose_listing(parsed, tied)
+    assert "tie as the most upvoted papers" in answer.text
+    assert "(4 upvotes each)" in answer.text
+    assert [c.title for c in answer.citations] == [BANDITS.title, PARROT.title]
+
+
+def test_the_runner_up_is_the_second_value_of_the_sort():
+    parsed = ask("Which paper is the runner-up by votes?")
+    assert parsed.filters.nth == 2
+    second = filter_papers([GAMES, BANDITS, LATTICE], parsed.filters)
+    assert second == [GAMES]
+    answer = compose_listing(parsed, second)
+    assert answer.text.startswith("The second most upvoted paper in the digest is")
+    assert "(1 upvote) [1]" in answer.text
+
+
+def test_a_comparison_orders_the_papers_by_the_field_and_states_each_value():
+    parsed = ask("Which came first, bandits or games?")
+    answer = compose_comparison(parsed, [BANDITS, GAMES])
+    assert answer.text.startswith("\u201cPlaying Repeated Games\u201d (2023-05-26) [1] came first")
+    assert "\u201cLast Switch Bandits\u201d (2023-06-01) [2]" in answer.text
+    assert "Both are from 2023." in answer.text
+    votes = compose_comparison(ask("Does bandits have more votes than games?"), [GAMES, BANDITS])
+    assert votes.text.startswith("\u201cLast Switch Bandits\u201d (4 upvotes) [1] has the most")
+
+
+def test_the_years_answer_counts_each_year_and_cites_the_ends():
+    answer = compose_years(ask("What years does the digest cover?"), [PARROT, GAMES, UNDATED])
+    assert "span 2023 to 2025: 2023 (1), 2025 (1)" in answer.text
+    assert "1 paper has no date." in answer.text
+    assert [c.title for c in answer.citations] == [GAMES.title, PARROT.title]
+
+
+def test_the_vote_total_adds_up_and_lists_the_voted_papers():
+    parsed = ask("How many upvotes are there in total?")
+    assert parsed.aggregate == "votes"
+    answer = compose_vote_total(parsed, [BANDITS, GAMES, LATTICE, PARROT])
+    assert answer.text.splitlines()[0] == (
+        "The papers in the digest have 9 upvotes in total, on 3 of 4 papers:"
+    )
+    assert [c.title for c in answer.citations] == [BANDITS.title, PARROT.title, GAMES.title]

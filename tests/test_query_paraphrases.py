@@ -320,3 +320,30 @@ def test_any_mix_of_metadata_phrases_parses(fragments: list[str]) -> None:
     filters = parsed.filters
     if filters.since and filters.until:
         assert isinstance(filters.since, dt.date) and isinstance(filters.until, dt.date)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Papers with 'Neural Collapse' in the title?", {"title_words": "Neural Collapse"}),
+        ("Which papers are titled with the word entropy?", {"title_words": "entropy"}),
+        ("Any paper whose title mentions \u201cagents\u201d?", {"title_words": "agents"}),
+        ("Anything dated on a New Year's Day?", {"month": 1, "day": 1}),
+        ("Anything posted on Christmas 2024?", {"since": dt.date(2024, 12, 25)}),
+        ("Which paper has just a single vote?", {"min_upvotes": 1, "max_upvotes": 1}),
+        ("List the papers in date order", {"sort": "oldest"}),
+        ("Papers from spring 2024?", {"since": dt.date(2024, 3, 1), "until": dt.date(2024, 5, 31)}),
+        ("Anything older than 2023?", {"until": dt.date(2022, 12, 31)}),
+        ("Anything from the last month of 2024?", {"since": dt.date(2024, 12, 1)}),
+    ],
+)
+def test_titles_named_days_and_orders(question: str, expected: dict) -> None:
+    parsed = parse_question(question, REFERENCE)
+    assert {name: getattr(parsed.filters, name) for name in expected} == expected
+    assert parsed.topic == ""
+
+
+def test_a_vote_total_is_an_aggregate_not_a_field_of_one_paper() -> None:
+    assert parse_question("Total upvotes across the whole listing?", REFERENCE).aggregate == "votes"
+    parsed = parse_question("How many upvotes did GTR get?", REFERENCE)
+    assert (parsed.aggregate, parsed.asks_for) == (None, "upvotes")
