@@ -102,9 +102,10 @@ def asks_for_names(question: str) -> bool:
 
 def credit_named_papers(question: str, sources: Sequence[Source], floor: float) -> list[Source]:
     """Sources that mention a name the question asks about ("AIME", "ALFWorld", "GPT-4o"),
-    raised to the relevance `floor` when their cosine is lower: the encoder gives a bare name
-    little weight, so a question such as "which abstracts report AIME results?" scores low
-    against the very papers that name it. Only names with digits or several capitals count."""
+    raised to the relevance `floor` when their cosine is lower and ranked before the papers
+    that are neither close nor name it: the encoder gives a bare name little weight, so "which
+    abstracts report AIME results?" scores low against the very papers that name it. Only
+    names with digits or several capitals count."""
     names = [
         n
         for n in _names(question)
@@ -118,7 +119,9 @@ def credit_named_papers(question: str, sources: Sequence[Source], floor: float) 
         if source.score < floor and any(_mentions(n, text) for n in names):
             source = dataclasses.replace(source, score=floor, dense=max(source.dense, floor))
         credited.append(source)
-    return credited
+    # Papers that name the asked thing go before papers that are neither close nor name it.
+    credited.sort(key=lambda s: s.score < floor)
+    return [dataclasses.replace(s, rank=rank) for rank, s in enumerate(credited, start=1)]
 
 
 def _names(question: str) -> set[str]:

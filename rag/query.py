@@ -220,7 +220,8 @@ _ASKS = re.compile(
     rf"|(?P<authors>\bhow many {PEOPLE}|\b(?:number|count) of {PEOPLE}|\bhow (?:big|large) "
     r"(?:was |is )?(?:the |its |their )?(?:team|author list)\b"
     r"|\b(?:what(?:'s| is| was)?|the|its) (?:team|author) (?:size|count)\b)"
-    r"|(?P<date>^\s*when\b|\bwhat (?:year|date|day|month)\b|\b(?:publication|posting|release|"
+    r"|(?P<date>^\s*when (?:was|were|did|is|does|has|had|do|exactly|roughly)\b"
+    r"|\bwhat (?:year|date|day|month)\b|\b(?:publication|posting|release|"
     r"upload) (?:date|year)\b|\bdate of\b|\bhow (?:old|recent) is\b)"
     r"|(?P<organization>\bwho (?:published|wrote|authored|released|made|is behind)\b"
     r"|\b(?:which|what) (?:organi[sz]ation|org|company|lab|institution)\b)",
@@ -228,7 +229,7 @@ _ASKS = re.compile(
 )
 # Questions about the digest as a whole: how many papers, which years it spans.
 _AGGREGATE = re.compile(
-    rf"(?P<count>\bhow many (?:of (?:the|these|its|all the) )?"
+    rf"(?P<count>\bhow (?:many|much) (?:of (?:the|these|its|all the) )?"
     rf"(?:(?!{PEOPLE}|{_UNIT})[\w-]+ ){{0,2}}?{PAPER_NOUN}"
     rf"|\b(?:number|count|total) of {PAPER_NOUN}|\bhow (?:big|large) is (?:the|this) "
     r"(?:digest|list|listing|collection)\b)"
@@ -244,8 +245,10 @@ _AGGREGATE = re.compile(
 _HAS_ORGANIZATION = re.compile(
     r"(?P<no>\bnot (?:from|by|under) an? organi[sz]ation\b|\b(?:by|from) (?:individual|"
     r"independent) (?:authors|researchers)\b|\b(?:with|having) an? authors? count\b)"
-    rf"|(?P<yes>\b{PUBLISHED}(?:by|from|under|with|credited to|attributed to|listed under) "
-    r"(?:an? |any |some )?(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?|industry)"
+    rf"|(?P<yes>\b{PUBLISHED}(?:by|from|under|with|credited to|attributed to|listed under|shows?|"
+    r"lists?|gives?) "
+    r"(?:an? |any |some )?(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?|industry|orgs?)"
+    r"(?: names?)?"
     r"(?:/(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?))?\b"
     r"(?:\s+(?:rather than|instead of) (?:a list of |individual |named |an? )?authors?"
     r"(?: count)?)?)",
@@ -269,7 +272,8 @@ _LEAST = r"(?:least|lowest|fewest|smallest|worst)"
 _SORT = re.compile(
     rf"(?P<most_upvoted>\b{_MOST}[- ](?:{POPULAR})\b|\btrending\b"
     rf"|\b(?:the )?(?:{_MOST}|highest number of|largest number of) {_UNIT}"
-    rf"|\b(?:ranked |ordered |sorted )?by (?:the )?(?:number of )?{_UNIT})"
+    rf"|\b(?:ranked |ordered |sorted )?by (?:the )?(?:number of )?{_UNIT}"
+    rf"|\b(?:place|position|spot|rank) (?:for|by|in|on) (?:the )?(?:number of )?{_UNIT})"
     rf"|(?P<least_upvoted>\b{_LEAST}[- ](?:{POPULAR})\b"
     rf"|\b(?:the )?(?:{_LEAST}|lowest number of|smallest number of) {_UNIT})"
     r"|(?P<oldest>\b(?:oldest|earliest|least recent(?:ly)?)(?: first)?\b"
@@ -401,7 +405,7 @@ def _bare_sort(word: str, question: str) -> str | None:
 def names_subject(topic: str) -> bool:
     """Whether what is left of a question names a subject: a word that is not about the
     listing itself ("entries", "went up", "got"; see `rag.vocabulary.LISTING_STEMS`)."""
-    words = re.findall(r"[^\W\d_][\w'-]*", topic)
+    words = re.findall(r"[^\W\d_]+", topic)
     return any(stem(w) not in LISTING_STEMS and len(w) > 1 for w in words)
 
 

@@ -75,8 +75,21 @@ january february march april may june july august september october november dec
 jan feb mar apr jun jul aug sep sept oct nov dec spring summer autumn winter
 around near title titled called named word phrase term chronological chronologically
 across altogether overall combined sum together
+contain include hold comprise feature
 """.split()
-LISTING_STEMS = frozenset(_STEMMER.stemWords(_LISTING_WORDS))
+# How readers say who they are and why they ask ("As a PM I only care about fresh stuff",
+# "for my newsletter"): context around a question, never its subject.
+_READER_CONTEXT = """
+want need care interested curious wonder wondering looking look search searching mention
+newsletter blog post report talk slides thesis class course homework journalist reporter
+student phd pm manager engineer researcher editor reader boss team colleague friend
+thanks thank pls plz please quick quickly fresh stuff thing things tell know remember
+up down out back far goes go going exactly roughly approximately about around just
+place position spot rank ranked ranking tie tied ties tying am think believe guess suppose
+seem seems maybe perhaps probably
+company org organisation organization lab institution
+""".split()
+LISTING_STEMS = frozenset(_STEMMER.stemWords(_LISTING_WORDS + _READER_CONTEXT))
 
 
 def stem(word: str) -> str:

@@ -46,7 +46,7 @@ _WINDOW = re.compile(
 )
 _CALENDAR = re.compile(rf"\b{PUBLISHED}(?:(?:in|from|during) )?(this|last) (year|month)\b", re.I)
 _AFTER_WORD = re.compile(
-    rf"\b(?:{POSTED}(?: in| during| on)?|in|from|during|of|for|on)\s+{_T}",
+    rf"\b(?:{POSTED}(?: in| during| on)?|in|from|during|of|for|on)\s+(?:the year\s+)?{_T}",
     re.I,
 )
 # Parts of a year: "the first quarter of 2025", "Q3 2024", "the second half of 2024",

@@ -57,7 +57,10 @@ def test_a_paper_naming_the_asked_benchmark_counts_as_relevant():
     other = Paper("o", "Entropy in RL", "Entropy collapses during training.")
     sources = [Source(aime, 0.12, 1, dense=0.12), Source(other, 0.2, 2, dense=0.2)]
     credited = credit_named_papers("Which abstracts report AIME results?", sources, 0.27)
-    assert [s.score for s in credited] == [0.27, 0.2]
+    assert [(s.paper.paper_id, s.score, s.rank) for s in credited] == [
+        ("a", 0.27, 1),
+        ("o", 0.2, 2),
+    ]
     assert credited[0].dense == 0.27
     # A plain word is no name: nothing is credited.
     assert credit_named_papers("Which abstracts report results?", sources, 0.27) == sources
@@ -68,3 +71,11 @@ def test_a_name_counts_as_mentioned_in_any_written_form():
     sources = [Source(qwen, 0.5, 1)]
     assert unmentioned_names("How do Qwen models and the VAE do on AIME?", sources) == []
     assert unmentioned_names("What about Llama-3 on MATH500?", sources) == ["Llama-3", "MATH500"]
+
+
+def test_papers_naming_the_asked_thing_move_ahead_of_unrelated_ones():
+    aime = Paper("a", "Label-free RL", "Training lifts AIME24 pass@1 from 4.6% to 16.4%.")
+    other = Paper("o", "Couch", "Chatbots as therapy clients report results.")
+    sources = [Source(other, 0.2, 1, dense=0.2), Source(aime, 0.1, 2, dense=0.1)]
+    credited = credit_named_papers("Which papers report results on AIME?", sources, 0.27)
+    assert [(s.paper.paper_id, s.rank) for s in credited] == [("a", 1), ("o", 2)]
