@@ -43,6 +43,10 @@ _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Za-z]+-?\d[\w.-]*)\b")
 _COMMON_NAMES = frozenset({"AI", "AIs", "LLM", "LLMs", "RL", "ML", "NLP", "VLM", "VLMs", "GPU"})
 FIGURE_WINDOW = 4
 _AUXILIARIES = frozenset("did do does is are was were has have had".split())
+_COMPARATIVES = frozenset("more less fewer better worse".split())
+_QUESTION_WORDS = frozenset(
+    "how much mani what which did do doe is are was were ha have had".split()
+)
 _NUMBER = re.compile(
     r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|thousand|million|billion|dozen)\b",
@@ -56,9 +60,14 @@ def asked_quantity(question: str) -> list[str]:
     if not match:
         return []
     phrase = match.group("many") or match.group("what") or ""
+    first = phrase.split()[0].lower() if phrase.split() else ""
     # "how much did it improve", "how much does it matter" ask about a degree, not a figure.
-    if phrase.split() and phrase.split()[0].lower() in _AUXILIARIES:
+    if first in _AUXILIARIES:
         return []
+    if first in _COMPARATIVES or match.group("many") and first.endswith("er"):
+        # "how much better was the task success?": the figure quantifies the rest of the
+        # question ("task success"), not the comparative.
+        return [w for w in tokenize([question])[0] if w not in _QUESTION_WORDS | {first}]
     return [w for w in tokenize([phrase])[0] if w not in _AUXILIARIES]
 
 

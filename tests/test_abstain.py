@@ -79,3 +79,11 @@ def test_papers_naming_the_asked_thing_move_ahead_of_unrelated_ones():
     sources = [Source(other, 0.2, 1, dense=0.2), Source(aime, 0.1, 2, dense=0.1)]
     credited = credit_named_papers("Which papers report results on AIME?", sources, 0.27)
     assert [(s.paper.paper_id, s.rank) for s in credited] == [("a", 1), ("o", 2)]
+
+
+def test_how_much_better_asks_for_a_figure_about_the_rest_of_the_question():
+    gtr = Paper("g", "GTR", "GTR gives 3-5 times higher task success rates than larger models.")
+    sources = [Source(gtr, 0.5, 1)]
+    assert asked_quantity("How much better was the task success?") == ["task", "success"]
+    assert missing_detail("How much better was the task success?", sources) is None
+    assert missing_detail("How much better was the GPU memory use?", sources) == FIGURE_NOT_GIVEN
