@@ -35,7 +35,8 @@ _ASKS_FOR_FIGURE = re.compile(
     r"\bhow (many|much) (?P<many>[\w\- ]{2,40}?)\b(did|do|does|were|was|is|are|in|for|on|"
     r"would|could|had|has|have|it|they)\b"
     r"|\bwhat (?P<what>[\w\- ]{0,30}?\b(score|accuracy|rate|size|budget|cost|number|"
-    r"percentage|speed ?up))\b",
+    r"percentage|speed ?up|coefficient|constant|value|weight|threshold|temperature|ratio|factor|"
+    r"quantile|discount|horizon|dimension|epochs|steps|count|amount|length|duration))s?\b",
     re.IGNORECASE,
 )
 # An acronym or a name with digits: "GSM8K", "AIME24", "STEER", "GPT-4".
