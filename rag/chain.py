@@ -34,7 +34,8 @@ from rag.facts import (
     compose_vote_total,
     compose_years,
 )
-from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
+from rag.filters import QueryFilters, filter_papers
+from rag.query import ParsedQuestion, parse_question
 from rag.records import Answer, Paper, Source
 from rag.retrieve import HybridRetriever, to_sources
 from rag.texts import NO_AUTHOR_NAMES

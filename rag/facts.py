@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 
 from rag.answer import short_title, with_citation
 from rag.chunking import split_sentences
-from rag.query import ParsedQuestion, QueryFilters, filter_papers
+from rag.filters import QueryFilters, filter_papers
+from rag.query import ParsedQuestion
 from rag.records import Answer, Citation, Paper, Source
 
 MAX_LISTED = 10

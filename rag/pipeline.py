@@ -38,10 +38,10 @@ from rag.conversation import Message
 from rag.digest import load_digests
 from rag.embedding import Encoder
 from rag.errors import QuestionError
+from rag.filters import QueryFilters, explicit_filters
 from rag.generated import generate, text_pieces
 from rag.index import IngestReport, PaperIndex
 from rag.keyword import KeywordIndex
-from rag.query import QueryFilters, explicit_filters
 from rag.records import Answer, Paper
 from rag.retrieve import HybridRetriever
 from rag.support import EmbeddingSupport, default_support

@@ -5,16 +5,22 @@ phrase it recognises is blanked out of a working copy, so no later rule reads it
 years of "between 2023 and 2024" are not also "2024 papers"; the 3 of "more than 3 upvotes" is
 no limit). What is left, minus generic framing ("which papers", "are about", "in the digest"),
 is the `topic` the retriever searches for; a question in which nothing is recognised keeps its
-wording, so plain questions retrieve exactly as before. Filters run over records
-(`filter_papers`) or become a Chroma `where` clause (`QueryFilters.chroma_where`). All pure: the
-caller supplies the reference date (the newest paper's) and the digest's organisations.
+wording, so plain questions retrieve exactly as before. The filters are a `rag.filters`
+record, run over records or turned into a Chroma `where` clause there. All pure: the caller
+supplies the reference date (the newest paper's) and the digest's organisations. The words
+each rule knows come from the classes of `rag.vocabulary`; what is left of a question that
+names no subject (`names_subject`) is not searched.
 
 Concessions, each a rule a reader can predict:
 - Time expressions are read by `rag.when` (its docstring gives the rules): a year is four
   digits 1990-2099 after a time word or before a paper noun ("2025 papers"), months only after
   a time word, windows back from the reference date; vague time ("recently") is not read.
 - "latest", "earliest", "most popular" always mean a sort, even when used loosely. A
-  superlative is singular (limit 1) unless a number or a plural says otherwise.
+  superlative is singular (limit 1, every tied paper kept) unless a number or a plural says
+  otherwise; an ordinal ("the second most liked") picks the nth value of the sort.
+- A comparison ("which came first, X or Y?") needs two named papers, or words that point back
+  at the conversation's ("were they posted in the same year?"); otherwise "which was posted
+  first" is a superlative over the digest.
 - Organisations are found only among the names supplied, or as their lowercase handle without
   spaces ("newmindai"). Chroma compares exact spellings, so filter with the catalogue's.
 - `has_organization=True` is no Chroma filter (`$ne` also matches a missing key): apply
@@ -24,13 +30,12 @@ Concessions, each a rule a reader can predict:
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, fields, replace
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
-from rag.records import Paper
+from rag.filters import QueryFilters
 from rag.vocabulary import (
     LISTING_STEMS,
     ORDINAL,
@@ -45,152 +50,7 @@ from rag.vocabulary import (
 )
 from rag.when import NUMBER, PUBLISHED, blank, number, time_filters
 
-SORTS = ("newest", "oldest", "most_upvoted", "least_upvoted", "most_authors", "fewest_authors")
-YEARS = (1990, 2099)
-CHIP_YEAR, CHIP_SINCE, CHIP_UNTIL = "year: {}", "since {}", "until {}"
-CHIP_MIN_UPVOTES, CHIP_MAX_UPVOTES = "≥ {} upvotes", "≤ {} upvotes"
-CHIP_ORGANIZATION, CHIP_SORT, CHIP_LIMIT = "organisation: {}", "sorted: {}", "top {}"
-CHIP_HAS_ORGANIZATION = {True: "with an organisation", False: "with an authors count"}
-CHIP_MIN_AUTHORS, CHIP_MAX_AUTHORS, CHIP_AUTHORS = "≥ {} authors", "≤ {} authors", "authors: {}"
-CHIP_DATED = {True: "dated", False: "undated"}
-CHIP_MONTH_DAY = "dated {} (any year)"
-CHIP_NTH = "rank {}"
-CHIP_TITLE = "title contains \u201c{}\u201d"
 AGGREGATES = ("count", "years", "votes")
-
-
-@dataclass(frozen=True)
-class QueryFilters:
-    """Constraints on papers from their metadata, plus an order and a count to show."""
-
-    year: int | None = None
-    since: dt.date | None = None  # inclusive
-    until: dt.date | None = None  # inclusive
-    min_upvotes: int | None = None  # inclusive
-    max_upvotes: int | None = None  # inclusive
-    organization: str | None = None  # any case
-    has_organization: bool | None = None  # False: papers with an authors count
-    min_authors: int | None = None  # inclusive; papers listed under an organisation fail
-    max_authors: int | None = None
-    dated: bool | None = None  # False: papers the listing gives no date for
-    month: int | None = None  # in any year
-    day: int | None = None  # of `month`, in any year
-    sort: str | None = None  # one of SORTS
-    limit: int | None = None
-    nth: int | None = None  # the nth value of the sort ("the second most upvoted"), ties kept
-    title_words: str | None = None  # words the title contains, any case
-
-    def __post_init__(self) -> None:
-        if self.sort is not None and self.sort not in SORTS:
-            raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {self.sort!r}")
-
-    def is_empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in fields(self))
-
-    def describe(self) -> list[str]:
-        """Short labels for the UI, one per constraint, in field order."""
-        return [label for _, label in self.labelled()]
-
-    def labelled(self) -> list[tuple[tuple[str, ...], str]]:
-        """(field names, label) per constraint: what a UI shows, and what `without` removes."""
-        has_organization = self.has_organization
-        chips = [
-            (("year",), self.year, CHIP_YEAR),
-            (("since",), self.since and self.since.isoformat(), CHIP_SINCE),
-            (("until",), self.until and self.until.isoformat(), CHIP_UNTIL),
-            (("min_upvotes",), self.min_upvotes, CHIP_MIN_UPVOTES),
-            (("max_upvotes",), self.max_upvotes, CHIP_MAX_UPVOTES),
-            (("organization",), self.organization, CHIP_ORGANIZATION),
-            (
-                ("has_organization",),
-                None if has_organization is None else CHIP_HAS_ORGANIZATION[has_organization],
-                "{}",
-            ),
-            *self._author_chips(),
-            (("dated",), None if self.dated is None else CHIP_DATED[self.dated], "{}"),
-            (("month", "day"), self._month_day(), CHIP_MONTH_DAY),
-            (("sort",), self.sort and self.sort.replace("_", " "), CHIP_SORT),
-            (("limit",), self.limit, CHIP_LIMIT),
-            (("nth",), self.nth, CHIP_NTH),
-            (("title_words",), self.title_words, CHIP_TITLE),
-        ]
-        return [(name, chip.format(value)) for name, value, chip in chips if value is not None]
-
-    def _month_day(self) -> str | None:
-        if self.month is None:
-            return None
-        name = calendar.month_name[self.month]
-        return name if self.day is None else f"{name} {self.day}"
-
-    def without(self, names: Collection[str]) -> QueryFilters:
-        """These filters with the named constraints switched off."""
-        unknown = set(names) - {f.name for f in fields(self)}
-        if unknown:
-            raise ValueError(f"unknown filter {', '.join(sorted(unknown))}")
-        return replace(self, **{name: None for name in names})
-
-    def matches(self, paper: Paper) -> bool:
-        """Whether `paper` meets every constraint; an undated paper fails any date constraint."""
-        day, org = paper.published, (paper.organization or "").casefold()
-        if day is None and (self.year is not None or self.since or self.until):
-            return False
-        return (
-            (self.year is None or day is not None and day.year == self.year)
-            and (self.since is None or day is not None and day >= self.since)
-            and (self.until is None or day is not None and day <= self.until)
-            and (self.min_upvotes is None or paper.upvotes >= self.min_upvotes)
-            and (self.max_upvotes is None or paper.upvotes <= self.max_upvotes)
-            and (self.organization is None or org == self.organization.casefold())
-            and (self.has_organization is not True or bool(org))
-            and (self.has_organization is not False or paper.authors_count is not None)
-            and self._authors_match(paper.authors_count)
-            and (self.dated is None or (day is not None) == self.dated)
-            and (self.month is None or day is not None and day.month == self.month)
-            and (self.day is None or day is not None and day.day == self.day)
-            and (self.title_words is None or self.title_words.casefold() in paper.title.casefold())
-        )
-
-    def _author_chips(self) -> list[tuple[tuple[str, ...], object, str]]:
-        if self.min_authors is not None and self.min_authors == self.max_authors:
-            # One chip for both bounds; removing it removes both.
-            return [(("min_authors", "max_authors"), self.min_authors, CHIP_AUTHORS)]
-        return [
-            (("min_authors",), self.min_authors, CHIP_MIN_AUTHORS),
-            (("max_authors",), self.max_authors, CHIP_MAX_AUTHORS),
-        ]
-
-    def _authors_match(self, count: int | None) -> bool:
-        if self.min_authors is None and self.max_authors is None:
-            return True
-        return (
-            count is not None
-            and (self.min_authors is None or count >= self.min_authors)
-            and (self.max_authors is None or count <= self.max_authors)
-        )
-
-    def chroma_where(self) -> dict | None:
-        """The `where` clause over chunk metadata, or None; sort, limit and
-        has_organization=True are not expressible there (see the module notes)."""
-        ordinal = {d: d.toordinal() for d in (self.since, self.until) if d}
-        tests = [
-            ("year", "$eq", self.year),
-            ("published_ordinal", "$gte", ordinal.get(self.since)),  # type: ignore[arg-type]
-            ("published_ordinal", "$lte", ordinal.get(self.until)),  # type: ignore[arg-type]
-            ("upvotes", "$gte", self.min_upvotes),
-            ("upvotes", "$lte", self.max_upvotes),
-            ("organization", "$eq", self.organization),
-            ("authors_count", "$gte", 0 if self.has_organization is False else None),
-            ("authors_count", "$gte", self.min_authors),
-            ("authors_count", "$lte", self.max_authors),
-        ]
-        clauses = [{key: {op: value}} for key, op, value in tests if value is not None]
-        # Chroma rejects an `$and` of fewer than two clauses.
-        return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def merged(self, other: QueryFilters) -> QueryFilters:
-        """These filters with every value `other` sets taking precedence."""
-        values = {f.name: getattr(other, f.name) for f in fields(other)}
-        return replace(self, **{name: v for name, v in values.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -442,20 +302,95 @@ def _topic(work: str) -> str:
     return re.sub(r"\s+([,;:])", r"\1", re.sub(r"\s+", " ", text)).strip()
 
 
+def _read_authors(work: str) -> tuple[int | None, int | None, str]:
+    """Bounds on the authors count ("a single author", "more than 10 authors")."""
+    for pattern, low, high in _AUTHOR_RULES:
+        if m := re.search(pattern, work, re.I):
+            if "n" in m.groupdict():
+                count = number(m)
+                low = None if low is None else count + low
+                high = None if high is None else count + high
+            # "a solo effort, written by a single researcher" says it twice.
+            for again in re.finditer(pattern, work, re.I):
+                work = blank(work, again)
+            return low, high, work
+    return None, None, work
+
+
+def _read_upvotes(work: str) -> tuple[int | None, int | None, str]:
+    """Bounds on the upvotes ("more than 3 votes", "exactly two likes", "no upvotes")."""
+    low = high = None
+    for pattern, low_step, high_step in _UPVOTE_RULES:
+        for m in re.finditer(pattern, work, re.I):
+            low = low if low_step is None else number(m) + low_step
+            high = high if high_step is None else number(m) + high_step
+            work = blank(work, m)
+    return low, high, work
+
+
+def _read_sort(work: str, question: str) -> tuple[str | None, re.Match | None, str]:
+    """The order asked for, the phrase that asked for it, and `work` without it."""
+    if sort_match := _SORT.search(work):
+        sort = sort_match.lastgroup
+        # "the runner-up by votes, the second most liked": one sort, however often it is said.
+        for again in _SORT.finditer(work):
+            work = blank(work, again) if again.lastgroup == sort else work
+        return sort, sort_match, work
+    if m := _BARE_SUPERLATIVE.search(work):
+        # "Among entries that show a vote count, which has the fewest?": the field is named
+        # elsewhere in the question.
+        if sort := _bare_sort(m.group(1), question):
+            return sort, m, blank(work, m)
+    return None, None, work
+
+
+def _read_limit(work: str, sort_match: re.Match | None) -> tuple[int | None, str]:
+    """How many papers a question asks for ("top 3", "the 5 newest papers")."""
+    cut = sort_match.start() if sort_match else 0
+    for pattern in (
+        rf"\btop\s+{NUMBER}",
+        rf"\b{NUMBER}\s*(?:of the\s+)?$" if sort_match else None,
+        rf"\b{NUMBER}(?=\s+(?:[\w-]+\s+){{0,3}}?(?:papers|articles|publications)\b)",
+    ):
+        if pattern and (m := re.search(pattern, work[:cut] if "$" in pattern else work, re.I)):
+            return number(m), blank(work, m)
+    if sort_match:
+        return _grammatical_limit(work[:cut], work[sort_match.end() :]), work
+    return None, work
+
+
+def _is_listing(question: str, filters: QueryFilters, asks_for: str | None) -> bool:
+    """Papers in bulk rather than one paper or one fact."""
+    if filters.limit == 1 or filters.nth or asks_for and not _LISTING.search(question):
+        return False
+    constrained = not replace(filters, sort=None, limit=None).is_empty()
+    return bool(
+        (filters.limit or 0) > 1
+        or _LISTING.search(question)
+        or filters.sort
+        or constrained
+        and not _SINGULAR.search(question)
+    )
+
+
 def parse_question(
     question: str, reference_date: dt.date, organizations: Collection[str] = ()
 ) -> ParsedQuestion:
     """Filters, sort, limit, asked-for field and topic of a question (rules: module notes)."""
-    work, asks_for, has_organization, dated = question, None, None, None
+    work, asks_for, aggregate, has_organization, dated, title = (
+        question,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
     # Before the asked-for fields: "no publication date" is a filter, not a question about one.
-    if m := _UNDATED.search(work):
-        dated, work = False, blank(work, m)
-    elif m := _DATED.search(work):
-        dated, work = True, blank(work, m)
-    title_words = None
+    if m := _UNDATED.search(work) or _DATED.search(work):
+        dated, work = m.re is _DATED, blank(work, m)
     if m := _TITLE.search(work):
-        words = m.group("a") or m.group("b") or m.group("c") or m.group("d")
-        title_words, work = words.strip(), blank(work, m)
+        title = (m.group("a") or m.group("b") or m.group("c") or m.group("d")).strip()
+        work = blank(work, m)
     if m := _HAS_ORGANIZATION.search(work):
         has_organization, work = m.lastgroup == "yes", blank(work, m)
     if m := _COMPARE.search(work):
@@ -463,46 +398,17 @@ def parse_question(
         # Two papers named, or papers of the conversation ("were they posted the same year?");
         # otherwise "which was posted first" is a superlative over the whole digest.
         if len(parts) >= 2 or _EARLIER_PAPERS.search(question):
-            return ParsedQuestion(
-                question, "", QueryFilters(), None, False, None, m.lastgroup, parts
-            )
-    aggregate = None
+            empty = QueryFilters()
+            return ParsedQuestion(question, "", empty, None, False, None, m.lastgroup, parts)
     if m := _AGGREGATE.search(work):
         aggregate, work = m.lastgroup, blank(work, m)
     elif m := _ASKS.search(work):
         asks_for, work = m.lastgroup, blank(work, m)
     organization, work = _organization(work, organizations)
-    authors_low = authors_high = None
-    for pattern, low_value, high_value in _AUTHOR_RULES:
-        if m := re.search(pattern, work, re.I):
-            if "n" in m.groupdict():
-                count = number(m)
-                low_value = None if low_value is None else count + low_value
-                high_value = None if high_value is None else count + high_value
-            authors_low, authors_high = low_value, high_value
-            # "a solo effort, written by a single researcher" says it twice.
-            for again in re.finditer(pattern, work, re.I):
-                work = blank(work, again)
-            break
+    authors_low, authors_high, work = _read_authors(work)
     found, work = time_filters(work, reference_date)
-    low = high = None
-    for pattern, low_step, high_step in _UPVOTE_RULES:
-        for m in re.finditer(pattern, work, re.I):
-            low = low if low_step is None else number(m) + low_step
-            high = high if high_step is None else number(m) + high_step
-            work = blank(work, m)
-    sort, sort_match = None, _SORT.search(work)
-    if sort_match:
-        sort = sort_match.lastgroup
-        # "the runner-up by votes, the second most liked": one sort, however often it is said.
-        for again in _SORT.finditer(work):
-            work = blank(work, again) if again.lastgroup == sort else work
-    elif m := _BARE_SUPERLATIVE.search(work):
-        # "Among entries that show a vote count, which has the fewest?": the field is named
-        # elsewhere in the question.
-        sort = _bare_sort(m.group(1), question)
-        if sort:
-            sort_match, work = m, blank(work, m)
+    low, high, work = _read_upvotes(work)
+    sort, sort_match, work = _read_sort(work, question)
     if low is None and high is None and (m := re.search(_ANY_UPVOTES, work, re.I)):
         low, work = 1, blank(work, m)  # "with upvotes", "upvoted": after "most upvoted"
     nth = None
@@ -511,20 +417,12 @@ def parse_question(
         nth = ORDINALS[m.group("nth").lower()]
         for again in _NTH.finditer(work):
             work = blank(work, again)
-    limit, cut = None, sort_match.start() if sort_match else 0
-    for pattern in (
-        rf"\btop\s+{NUMBER}",
-        rf"\b{NUMBER}\s*(?:of the\s+)?$" if sort_match else None,
-        rf"\b{NUMBER}(?=\s+(?:[\w-]+\s+){{0,3}}?(?:papers|articles|publications)\b)",
-    ):
-        if pattern and (m := re.search(pattern, work[:cut] if "$" in pattern else work, re.I)):
-            limit, work = number(m), blank(work, m)
-            break
-    if limit is None and sort_match and not nth:
-        limit = _grammatical_limit(work[:cut], work[sort_match.end() :])
-    filters = QueryFilters(**found, min_upvotes=low, max_upvotes=high, organization=organization)
-    filters = replace(
-        filters,
+    limit, work = _read_limit(work, sort_match) if not nth else (None, work)
+    filters = QueryFilters(
+        **found,
+        min_upvotes=low,
+        max_upvotes=high,
+        organization=organization,
         has_organization=has_organization,
         min_authors=authors_low,
         max_authors=authors_high,
@@ -532,97 +430,12 @@ def parse_question(
         sort=sort,
         limit=limit,
         nth=nth,
-        title_words=title_words,
+        title_words=title,
     )
-    if limit == 1 or nth or asks_for and not _LISTING.search(question):
-        listing = False
-    else:
-        constrained = not replace(filters, sort=None, limit=None).is_empty()
-        listing = bool(
-            (limit or 0) > 1
-            or _LISTING.search(question)
-            or sort
-            or constrained
-            and not _SINGULAR.search(question)
-        )
     untouched = filters.is_empty() and asks_for is None and aggregate is None
     topic = question if untouched else _topic(work)
     if not untouched and not names_subject(topic):
         # Once the metadata is read, "which entries went up" has nothing left to search for.
         topic = ""
+    listing = _is_listing(question, filters, asks_for)
     return ParsedQuestion(question, topic, filters, asks_for, listing, aggregate)
-
-
-_SORT_VALUES: dict[str, Callable[[Paper], int | None]] = {
-    "newest": lambda p: -p.published.toordinal() if p.published else None,
-    "oldest": lambda p: p.published.toordinal() if p.published else None,
-    "most_upvoted": lambda p: -p.upvotes,
-    "least_upvoted": lambda p: p.upvotes,
-    "most_authors": lambda p: None if p.authors_count is None else -p.authors_count,
-    "fewest_authors": lambda p: p.authors_count,
-}
-
-
-def filter_papers(papers: Iterable[Paper], filters: QueryFilters) -> list[Paper]:
-    """Papers meeting `filters` in the requested order (ties by title, papers lacking the sorted
-    field last), cut to the limit; without a sort the given order (relevance, say) is kept. A
-    superlative ("the most upvoted", limit 1) or an ordinal (`nth`) keeps every paper that ties
-    for that value, so a tie is shown rather than broken silently."""
-    found = [p for p in papers if filters.matches(p)]
-    if filters.sort:
-        value = _SORT_VALUES[filters.sort]
-        found.sort(key=lambda p: (value(p) is None, value(p) or 0, p.title.casefold()))
-        if filters.nth or filters.limit == 1:
-            # "The most upvoted paper" is every paper that ties for the top value.
-            values = sorted({v for p in found if (v := value(p)) is not None})
-            position = (filters.nth or 1) - 1
-            return [p for p in found if position < len(values) and value(p) == values[position]]
-    return found if filters.limit is None else found[: filters.limit]
-
-
-def _whole(value: object, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    if (
-        isinstance(value, float)
-        and value.is_integer()
-        or isinstance(value, str)
-        and value.strip().isdigit()
-    ):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number of at least 0, got {value!r}")
-    return value
-
-
-def _date(value: object, name: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return value.date() if isinstance(value, dt.datetime) else value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{name} must be a date such as 2025-03-01, got {value!r}") from None
-
-
-def explicit_filters(
-    year: int | str | None = None,
-    since: dt.date | str | None = None,
-    until: dt.date | str | None = None,
-    min_upvotes: int | str | None = None,
-    max_upvotes: int | str | None = None,
-    organization: str | None = None,
-) -> QueryFilters:
-    """Filters chosen explicitly (UI controls, keyword arguments); empty values mean "any"."""
-    whole_year, first, last = _whole(year, "year"), _date(since, "since"), _date(until, "until")
-    if whole_year is not None and not YEARS[0] <= whole_year <= YEARS[1]:
-        raise ValueError(f"year must be between {YEARS[0]} and {YEARS[1]}, got {whole_year}")
-    if first and last and first > last:
-        raise ValueError(f"since ({first}) must not be after until ({last})")
-    low, high = _whole(min_upvotes, "min_upvotes"), _whole(max_upvotes, "max_upvotes")
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"min_upvotes ({low}) must not exceed max_upvotes ({high})")
-    if organization is not None and not isinstance(organization, str):
-        raise ValueError(f"organization must be text, got {organization!r}")
-    return QueryFilters(whole_year, first, last, low, high, (organization or "").strip() or None)

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from rag.query import QueryFilters, explicit_filters
+from rag.filters import QueryFilters, explicit_filters
 from rag.records import Answer
 
 ANY_YEAR = "any"

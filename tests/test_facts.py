@@ -18,7 +18,8 @@ from rag.facts import (
     compose_vote_total,
     compose_years,
 )
-from rag.query import ParsedQuestion, QueryFilters, filter_papers, parse_question
+from rag.filters import QueryFilters, filter_papers
+from rag.query import ParsedQuestion, parse_question
 from rag.records import Paper
 
 REFERENCE = dt.date(2025, 12, 2)

@@ -8,13 +8,8 @@ import pytest
 from conftest import SEED, TODAY
 
 from rag.digest import load_digest
-from rag.query import (
-    ParsedQuestion,
-    QueryFilters,
-    explicit_filters,
-    filter_papers,
-    parse_question,
-)
+from rag.filters import QueryFilters, explicit_filters, filter_papers
+from rag.query import ParsedQuestion, parse_question
 from rag.records import Paper
 
 D = dt.date
