@@ -38,7 +38,7 @@ from rag.filters import QueryFilters, filter_papers
 from rag.query import ParsedQuestion, parse_question
 from rag.records import Answer, Paper, Source
 from rag.retrieve import HybridRetriever, to_sources
-from rag.texts import NO_AUTHOR_NAMES
+from rag.texts import NO_AUTHOR_NAMES, UNMATCHED_TOPIC
 from rag.themes import search_text, theme_members
 
 # Papers looked at for each name in a comparison ("the entropy mechanism paper").
@@ -200,21 +200,16 @@ def compose(turn: Turn, res: Resources) -> Answer:
     elif parsed.compare:
         answer = compose_comparison(parsed, turn.subject)
     elif answered_from_records(turn):
-        matched = filter_papers(turn.subject or tuple(res.papers.values()), filters)
-        if parsed.asks_for and matched:
-            answer = compose_field_answer(parsed, matched[0], METADATA_MATCH_SCORE)
-        elif parsed.aggregate == "years":
-            answer = compose_years(parsed, matched)
-        elif parsed.aggregate == "votes":
-            answer = compose_vote_total(parsed, matched)
-        else:
-            answer = compose_listing(parsed, matched)
+        answer = records_answer(turn, res, parsed)
     elif parsed.asks_for and (named := named_paper(turn, res, relevant)):
         answer = compose_field_answer(parsed, named.paper, named.score)
     elif parsed.asks_for:
         answer = abstain(turn.question, turn.sources)
     elif (parsed.aggregate or not filters.is_empty()) and not relevant:
-        answer = abstain(turn.question, turn.sources)
+        # The metadata was understood but what is left matches no paper: the filtered
+        # catalogue answers, saying when the leftover looked like a subject the digest lacks.
+        unmatched = parsed.topic if res.retriever.keyword.knows_any(parsed.topic) else ""
+        answer = records_answer(turn, res, dataclasses.replace(parsed, topic=""), unmatched)
     elif parsed.aggregate or not filters.is_empty():
         members = theme_members(turn.sources, min_relevance)
         ranked = (
@@ -243,6 +238,28 @@ def compose(turn: Turn, res: Resources) -> Answer:
         filters=tuple(label for _, label in labelled),
         filter_fields=tuple(names for names, _ in labelled),
     )
+
+
+def records_answer(
+    turn: Turn, res: Resources, parsed: ParsedQuestion, unmatched: str = ""
+) -> Answer:
+    """The answer from the paper records: a field, a year span, a vote total or a listing of
+    the papers the filters select (the conversation's papers when it refers to them).
+    `unmatched`: words of the question that matched no paper, said before the answer."""
+    matched = filter_papers(turn.subject or tuple(res.papers.values()), parsed.filters)
+    if parsed.asks_for and matched:
+        answer = compose_field_answer(parsed, matched[0], METADATA_MATCH_SCORE)
+    elif parsed.aggregate == "years":
+        answer = compose_years(parsed, matched)
+    elif parsed.aggregate == "votes":
+        answer = compose_vote_total(parsed, matched)
+    else:
+        answer = compose_listing(parsed, matched)
+    if unmatched and not answer.abstained:
+        answer = dataclasses.replace(
+            answer, text=f"{UNMATCHED_TOPIC.format(topic=unmatched)} {answer.text}"
+        )
+    return answer
 
 
 def named_paper(turn: Turn, res: Resources, relevant: Sequence[Source]) -> Source | None:

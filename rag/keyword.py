@@ -111,6 +111,10 @@ class KeywordIndex:
         self._bm25.save(folder, show_progress=False)
         (folder / _IDS).write_text(json.dumps(_key(self.paper_ids)), encoding="utf-8")
 
+    def knows_any(self, text: str) -> bool:
+        """Whether any word of `text` occurs in the indexed papers."""
+        return any(token in self._vocabulary for token in tokenize([text])[0])
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every paper for `query` (zeros when no query word is indexed)."""
         if not self.paper_ids:

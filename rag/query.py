@@ -43,6 +43,7 @@ from rag.vocabulary import (
     PAPER_NOUN,
     PEOPLE,
     POPULAR,
+    POPULAR_SUPERLATIVE,
     POSTED,
     TEAM,
     VOTE_UNIT,
@@ -70,7 +71,7 @@ class ParsedQuestion:
 _UNIT = VOTE_UNIT
 _HAS = (
     r"(?:(?:with|having|has|have|got|received|earned|by|reached|reaching|picked up|collected|"
-    r"(?:sitting|sits|sit|stuck|standing) at)\s+)?"
+    r"(?:sitting|sits|sit|stuck|standing|tied) at)\s+)?"
 )
 _ASKS = re.compile(
     rf"(?P<upvotes>\bhow many {_UNIT}|\b(?:number|count) of {_UNIT}|\bwhat(?:'s| is| was)? "
@@ -94,10 +95,11 @@ _AGGREGATE = re.compile(
     rf"|\b(?:number|count|total) of {PAPER_NOUN}|\bhow (?:big|large) is (?:the|this) "
     r"(?:digest|list|listing|collection)\b)"
     rf"|(?P<votes>\btotal (?:number of )?{_UNIT}|\b{_UNIT}(?= (?:in total|altogether|overall|"
-    rf"combined)\b)|\bsum of (?:the |all )?{_UNIT}|\bhow many {_UNIT}(?= (?:in total|altogether|"
-    r"overall|combined|across|are there|does the (?:digest|list))\b))"
-    r"|(?P<years>\b(?:what|which) (?:years?|time ?span|period|date range|time range|range of "
-    r"(?:years|dates)|dates)\b(?=.*\b(?:cover|covers|covered|span|spans|spanned|range|ranges|"
+    rf"combined)\b)|\bsum of (?:the |all )?{_UNIT}"
+    rf"|\bhow many {_UNIT}(?= (?:in total|altogether|overall|combined|across|are there|"
+    r"does the (?:digest|list))\b))"
+    r"|(?P<years>\b(?:what|which) (?:(?:span|range) of years|years?|time ?span|period|"
+    r"date range|time range|range of (?:years|dates)|dates)\b(?=.*\b(?:cover|covers|covered|span|spans|spanned|range|ranges|"
     r"come from|from|included|includes|represented)\b)|\byears? (?:covered|spanned)\b"
     r"|\b(?:time ?span|date range|range of (?:years|dates)) of\b)",
     re.I,
@@ -133,10 +135,13 @@ _SORT = re.compile(
     rf"(?P<most_upvoted>\b{_MOST}[- ](?:{POPULAR})\b|\btrending\b"
     rf"|\b(?:the )?(?:{_MOST}|highest number of|largest number of) {_UNIT}"
     rf"|\b(?:ranked |ordered |sorted )?by (?:the )?(?:number of )?{_UNIT}"
-    rf"|\b(?:place|position|spot|rank) (?:for|by|in|on) (?:the )?(?:number of )?{_UNIT})"
+    rf"|\b(?:place|position|spot|rank) (?:for|by|in|on) (?:the )?(?:number of )?{_UNIT}"
+    rf"|(?<=runner-up )(?:for|by|in|on) {_UNIT}|(?<=runner up )(?:for|by|in|on) {_UNIT}"
+    rf"|\b(?:the )?{POPULAR_SUPERLATIVE}\b)"
     rf"|(?P<least_upvoted>\b{_LEAST}[- ](?:{POPULAR})\b"
     rf"|\b(?:the )?(?:{_LEAST}|lowest number of|smallest number of) {_UNIT})"
-    r"|(?P<oldest>\b(?:oldest|earliest|least recent(?:ly)?)(?: first)?\b"
+    r"|(?P<oldest>\b(?:oldest|earliest|least recent(?:ly)?|most (?:vintage|antique|ancient)|"
+    r"stalest)(?: first)?\b"
     r"|\b(?:in )?(?:date|chronological|time) order\b|\bchronologically\b|\bby date\b"
     rf"|\b(?:the )?first[- ](?:{POSTED}|to (?:appear|be {POSTED}|go up|come out))\b"
     rf"|\b{POSTED} first\b)"
@@ -144,16 +149,17 @@ _SORT = re.compile(
     rf"|\b(?:the )?last[- ](?:{POSTED}|(?:one |paper |entry )?to (?:appear|be {POSTED}|go up"
     rf"|come out))\b|\b{POSTED} (?:last|most recently)\b)"
     rf"|(?P<most_authors>\b(?:the )?(?:{_MOST}|largest number of|highest number of) {PEOPLE}"
-    rf"|\b(?:largest|biggest|longest|widest) {TEAM}|\b(?:big|large|huge) {TEAM}|\bbig-team\b)"
+    rf"|\b(?:largest|biggest|longest|widest) {TEAM}|(?P<big>\b(?:big|large|huge) {TEAM}"
+    r"|\bbig-team\b))"
     rf"|(?P<fewest_authors>\b(?:the )?(?:fewest|least|smallest number of) {PEOPLE}"
-    rf"|\b(?:smallest|shortest|tiniest) {TEAM}|\b(?:small|tiny) {TEAM}|\bsmall-team\b)",
+    rf"|\b(?:smallest|shortest|tiniest) {TEAM}|(?P<small>\b(?:small|tiny) {TEAM}|\bsmall-team\b))",
     re.I,
 )
 # "with 'Neural Collapse' in the title", "titled “Parrot”", "whose title mentions entropy".
 _QUOTE_OPEN, _QUOTE_CLOSE = "['\"\u201c\u2018]", "['\"\u201d\u2019]"
 _TITLE = re.compile(
     rf"\b(?:with|having|that have|has|have|containing|contain) {_QUOTE_OPEN}?(?P<a>[^'\"\u201d?]+?)"
-    rf"{_QUOTE_CLOSE}? in (?:the|their|its) titles?\b"
+    rf"{_QUOTE_CLOSE}? (?:right |directly )?in (?:the|their|its) titles?\b"
     rf"|\b(?:titled|called|named) {_QUOTE_OPEN}(?P<b>[^'\"\u201d\u2019]+){_QUOTE_CLOSE}"
     r"|\b(?:titled|called|named) (?:with )?the (?:word|phrase|term) (?P<d>[^'\"?,.]+?)(?=[?,.]|$)"
     rf"|\btitles? (?:that )?(?:contains?|containing|mentions?|mentioning|includes?|including|"
@@ -170,9 +176,9 @@ _NTH = re.compile(rf"\b{ORDINAL}\b(?:[- ](?:most|highest|best))?", re.I)
 # Upvote bounds as (pattern, min step, max step) around the number n: "more than 3" is n + 1.
 # Order matters: comparisons before the bare "3 upvotes", which means exactly 3.
 _UPVOTE_WORDS: list[tuple[str, int | None, int | None]] = [
-    ("more than|over|above|greater than", 1, None),
+    ("more than|over|above|greater than|bigger than|larger than", 1, None),
     ("at least|no fewer than|no less than", 0, None),
-    ("fewer than|less than|under|below", None, -1),
+    ("fewer than|less than|under|below|smaller than", None, -1),
     ("at most|no more than|up to", None, 0),
 ]
 _AUTHOR_UNIT = PEOPLE
@@ -194,7 +200,7 @@ _AUTHOR_RULES += [
 ]
 _UNDATED = re.compile(
     r"\b(?:no|without(?: a| any)?|missing(?: a)?|lacking(?: a)?|missing their) (?:publication |"
-    r"release |posting )?dates?\b|\bundated\b|\bnot dated\b"
+    r"release |posting |posted )?dates?\b|\bundated\b|\bnot dated\b"
     r"|\b(?:no|without|missing|lacking)(?: their| its| any)? (?:metadata|listing details)\b",
     re.IGNORECASE,
 )
@@ -354,7 +360,9 @@ def _read_limit(work: str, sort_match: re.Match | None) -> tuple[int | None, str
     ):
         if pattern and (m := re.search(pattern, work[:cut] if "$" in pattern else work, re.I)):
             return number(m), blank(work, m)
-    if sort_match:
+    descriptive = sort_match and any(sort_match.groupdict().get(g) for g in ("big", "small"))
+    if sort_match and not descriptive:
+        # "big teams" describes papers; "the biggest team" asks for one.
         return _grammatical_limit(work[:cut], work[sort_match.end() :]), work
     return None, work
 

@@ -16,6 +16,9 @@ NO_AUTHOR_NAMES = (
 )
 FIGURE_NOT_GIVEN = "The abstracts in the digest do not give that figure."
 NAME_NOT_MENTIONED = "No paper in the digest that fits the question mentions {names}."
+UNMATCHED_TOPIC = (
+    "No paper in the digest matches \u201c{topic}\u201d; this answer uses the rest of the question."
+)
 
 # Generated answers: why the answer shown is the extractive one ({mode} is the backend asked).
 FALLBACK_FAILED = "The {mode} model could not answer ({reason}); this is the extractive answer."

@@ -21,18 +21,26 @@ PAPER_NOUN = (
 )
 # Popularity: the listing's upvote count under any name.
 VOTE_UNIT = r"(?:up-?votes?|votes?|likes?|hearts?|stars?|love)\b"
-POPULAR = r"(?:up-?voted|voted|liked|loved|popular|rated|well[- ]received|appreciated)"
+POPULAR = r"(?:up-?voted|voted|liked|loved|popular|rated|well[- ]received|appreciated|hyped)"
+# One word that is itself a superlative of popularity: "the hottest paper", "the fan favourite".
+POPULAR_SUPERLATIVE = (
+    r"(?:hottest|buzziest|trendiest|(?:fan|crowd|community|reader)[- ]favou?rite|"
+    r"most (?:buzz|traction|attention|hype|love))"
+)
 # Team size: who wrote a paper.
 PEOPLE = (
     r"(?:co-?authors?|authors?|people|persons?|researchers?|writers?|contributors?|"
     r"scientists?|names)\b"
 )
-TEAM = r"(?:teams?|groups?|author (?:lists?|teams?)|lists? of authors|bylines?|collaborations?)"
+TEAM = (
+    r"(?:teams?|groups?|author (?:lists?|teams?|headcounts?)|lists? of authors|bylines?|"
+    r"collaborations?|crews?(?: sizes?)?|headcounts?|team sizes?)"
+)
 # Verbs of appearing in the listing: "posted", "went up", "came out", "was added".
 POSTED = (
     r"(?:published|released|dated|written|appeared|appearing|posted|added|uploaded|submitted|"
     r"listed|went up|gone up|goes up|go up|came out|come out|comes out|dropped|put up|"
-    r"showed up|shown up|show up)"
+    r"showed up|shown up|show up|landed|arrived|popped up|hit the (?:list|feed|page))"
 )
 # Ordinals for "the second most liked", "the runner-up", "the next newest".
 ORDINALS = {
@@ -85,7 +93,8 @@ newsletter blog post report talk slides thesis class course homework journalist 
 student phd pm manager engineer researcher editor reader boss team colleague friend
 thanks thank pls plz please quick quickly fresh stuff thing things tell know remember
 up down out back far goes go going exactly roughly approximately about around just
-place position spot rank ranked ranking tie tied ties tying am think believe guess suppose
+place position spot rank ranked ranking tie tied ties tying board fan wolf lone pair pairs
+vintage antique ancient stale hot hottest buzz traction attention timeline am think believe guess suppose
 seem seems maybe perhaps probably
 company org organisation organization lab institution
 """.split()

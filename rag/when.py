@@ -46,19 +46,20 @@ _WINDOW = re.compile(
 )
 _CALENDAR = re.compile(rf"\b{PUBLISHED}(?:(?:in|from|during) )?(this|last) (year|month)\b", re.I)
 _AFTER_WORD = re.compile(
-    rf"\b(?:{POSTED}(?: in| during| on)?|in|from|during|of|for|on)\s+(?:the year\s+)?{_T}",
+    rf"\b(?:{POSTED}(?: in| during| on)?|in|from|during|of|for|on)\s+"
+    rf"(?:the (?:year|month)\s+(?:of\s+)?)?{_T}",
     re.I,
 )
 # Parts of a year: "the first quarter of 2025", "Q3 2024", "the second half of 2024",
 # "the first three months of 2025"; without a year, the reference year.
-_SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "winter": 12}
+_SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 _QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": 4, "final": 4}
 _PART_OF_YEAR = re.compile(
     rf"\b{PUBLISHED}(?:(?:in|during|over|within|from) )?(?:the )?(?:"
     r"(?P<qword>first|second|third|fourth|last|final) quarter|q(?P<qnum>[1-4])"
     r"|(?P<hword>first|second|last|latter) half|h(?P<hnum>[12])"
     r"|(?P<mword>first|last) (?P<months>three|six|3|6|one|1)? ?months?"
-    r"|(?P<season>spring|summer|autumn|winter))"
+    r"|(?P<season>spring|summer|autumn|winter|fall(?=,?\s+(?:of\s+)?(?:199\d|20\d\d))))"
     rf"(?:\s*(?:of|in)?\s*(?P<year>{_YEAR}))?\b",
     re.I,
 )
@@ -80,7 +81,8 @@ _HOLIDAY = re.compile(
 # "dated May 5, whatever the year": a month (and day) in any year, not the reference year's.
 _ANY_YEAR = re.compile(
     r",?\s*\b(?:in |of )?(?:any|every|whatever the|whichever|each) year\b|\b(?:regardless|"
-    r"irrespective) of (?:the )?year\b|\bacross (?:all )?(?:the )?years\b",
+    r"irrespective) of (?:the )?year\b|\bacross (?:all )?(?:the )?years\b|\bno matter "
+    r"(?:the|which|what) year\b|\b(?:in |of |from )?all (?:the )?years\b",
     re.I,
 )
 _BEFORE_NOUN = re.compile(rf"{_T}(?:'s)?(?=\s+(?:[\w-]+\s+){{0,2}}?{PAPER_NOUN}\b)", re.I)
@@ -194,7 +196,8 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
     for pattern in (_AFTER_WORD, _BEFORE_NOUN):
         for m in pattern.finditer(work):
             span = _time_span(m.group(1), reference)
-            if span is None or pattern is _BEFORE_NOUN and not re.search(r"\d{4}", m.group(1)):
+            yearless_noun = pattern is _BEFORE_NOUN and not re.search(r"\d{4}", m.group(1))
+            if span is None or yearless_noun and not any_year:
                 continue  # a bare month before a noun ("may papers") is too likely a verb
             if yearless := _yearless(m.group(1)):
                 month, day = yearless
