@@ -99,7 +99,8 @@ _AGGREGATE = re.compile(
     rf"|\bhow many {_UNIT}(?= (?:in total|altogether|overall|combined|across|are there|"
     r"does the (?:digest|list))\b))"
     r"|(?P<years>\b(?:what|which) (?:(?:span|range) of years|years?|time ?span|period|"
-    r"date range|time range|range of (?:years|dates)|dates)\b(?=.*\b(?:cover|covers|covered|span|spans|spanned|range|ranges|"
+    r"date range|time range|range of (?:years|dates)|dates)\b"
+    r"(?=.*\b(?:cover|covers|covered|span|spans|spanned|range|ranges|"
     r"come from|from|included|includes|represented)\b)|\byears? (?:covered|spanned)\b"
     r"|\b(?:time ?span|date range|range of (?:years|dates)) of\b)",
     re.I,
