@@ -273,8 +273,9 @@ def named_paper(turn: Turn, res: Resources, relevant: Sequence[Source]) -> Sourc
     if relevant:
         return relevant[0]
     words = content_words(turn.parsed.topic)
-    titled = [s for s in turn.sources[:1] if words & content_words(s.paper.title)]
-    return titled[0] if titled else None
+    overlap = [(len(words & content_words(s.paper.title)), -s.rank, s) for s in turn.sources[:3]]
+    best = max(overlap, key=lambda item: item[:2], default=(0, 0, None))
+    return best[2] if best[0] else None
 
 
 def grounding_sources(turn: Turn, res: Resources) -> tuple[Source, ...]:
