@@ -16,6 +16,7 @@ The applied filters and the rewritten query are shown in the `Answer`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ from rag.conversation import Message, Standalone, cited_papers, standalone_quest
 from rag.embedding import Encoder
 from rag.facts import (
     METADATA_MATCH_SCORE,
+    checked_field,
+    compose_check,
     compose_comparison,
     compose_field_answer,
     compose_listing,
@@ -205,6 +208,13 @@ def compose(turn: Turn, res: Resources) -> Answer:
         answer = compose_field_answer(parsed, named.paper, named.score)
     elif parsed.asks_for:
         answer = abstain(turn.question, turn.sources)
+    elif (
+        (parsed.aggregate or not filters.is_empty())
+        and not relevant
+        and (checked := checked_paper(turn, res))
+    ):
+        # "Did BehaveGPT get any likes?": no liked paper is about BehaveGPT, so say why.
+        answer = compose_check(parsed, checked)
     elif (parsed.aggregate or not filters.is_empty()) and not relevant:
         # The metadata was understood but what is left matches no paper: the filtered
         # catalogue answers, saying when the leftover looked like a subject the digest lacks.
@@ -238,6 +248,30 @@ def compose(turn: Turn, res: Resources) -> Answer:
         filters=tuple(label for _, label in labelled),
         filter_fields=tuple(names for names, _ in labelled),
     )
+
+
+# A yes/no question about one paper; "is there any ..." asks about the digest instead.
+_YES_NO = re.compile(
+    r"^\s*(?:did|does|do|is|was|were|are|has|have|had)\b(?!\s+(?:there|any|some)\b)", re.I
+)
+
+
+def checked_paper(turn: Turn, res: Resources) -> Paper | None:
+    """The paper a yes/no question tests against its filters ("Did BehaveGPT get any likes?",
+    "Was GTR posted in 2025?"): named by title, or the closest paper sharing a title word with
+    what is left of the question. None for other questions."""
+    assert turn.parsed is not None
+    parsed = turn.parsed
+    if not _YES_NO.match(turn.question) or not parsed.topic or not checked_field(parsed.filters):
+        return None
+    catalogue = list(res.papers.values())
+    if named := cited_papers(turn.question, catalogue):
+        return named[0]
+    documents = res.retriever.search(parsed.topic, k=COMPARE_CANDIDATES)
+    close = [res.papers[d.metadata["paper_id"]] for d in documents]
+    words = content_words(parsed.topic)
+    titled = [p for p in close if words & content_words(p.title)]
+    return titled[0] if titled else None
 
 
 def records_answer(

@@ -46,6 +46,7 @@ COMPARE_LEAD = {
 SAME_YEAR = "Both are from {year}."
 COMPARE_SAME = "{papers} have the same {field}."
 FIELD_WORDS = {"date": "date", "upvotes": "number of upvotes", "authors": "number of authors"}
+CHECK_YES, CHECK_NO = "Yes:", "No:"
 ORDINAL_WORDS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 MORE_PAPERS = "{count} more {papers} match but are not listed."
 PAPER_LINE = "- \u201c{title}\u201d ({details})"
@@ -402,5 +403,30 @@ def compose_field_answer(parsed: ParsedQuestion, paper: Paper, score: float) -> 
         text=with_citation(_field_sentence(parsed.asks_for, paper), 1),
         citations=(_citation(1, paper),),
         sources=(Source(paper=paper, score=score, rank=1),),
+        mode=MODE,
+    )
+
+
+def checked_field(filters: QueryFilters) -> str | None:
+    """The record field a yes/no question tests: "did X get any likes?" tests upvotes."""
+    groups = [
+        ("upvotes", (filters.min_upvotes, filters.max_upvotes)),
+        ("date", (filters.year, filters.since, filters.until, filters.month, filters.dated)),
+        ("authors", (filters.min_authors, filters.max_authors)),
+        ("organization", (filters.organization, filters.has_organization)),
+    ]
+    return next((field for field, values in groups if any(v is not None for v in values)), None)
+
+
+def compose_check(parsed: ParsedQuestion, paper: Paper) -> Answer:
+    """ "Yes"/"No" for a yes/no question about one paper's record ("Did BehaveGPT get any
+    likes?"), with the field that decides it, cited."""
+    field = checked_field(parsed.filters)
+    verdict = CHECK_YES if parsed.filters.matches(paper) else CHECK_NO
+    return Answer(
+        question=parsed.question,
+        text=f"{verdict} {with_citation(_field_sentence(field, paper), 1)}",
+        citations=(_citation(1, paper),),
+        sources=(Source(paper=paper, score=METADATA_MATCH_SCORE, rank=1),),
         mode=MODE,
     )

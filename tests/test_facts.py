@@ -12,6 +12,8 @@ from rag.digest import load_digest
 from rag.facts import (
     MAX_LISTED,
     MODE,
+    checked_field,
+    compose_check,
     compose_comparison,
     compose_field_answer,
     compose_listing,
@@ -291,3 +293,13 @@ def test_the_vote_total_adds_up_and_lists_the_voted_papers():
         "The papers in the digest have 9 upvotes in total, on 3 of 4 papers:"
     )
     assert [c.title for c in answer.citations] == [BANDITS.title, PARROT.title, GAMES.title]
+
+
+def test_a_yes_no_question_about_one_paper_states_the_deciding_field():
+    parsed = ask("Did Playing Repeated Games get more than 3 votes?")
+    assert checked_field(parsed.filters) == "upvotes"
+    answer = compose_check(parsed, GAMES)
+    assert answer.text == "No: \u201cPlaying Repeated Games\u201d has 1 upvote [1]."
+    parsed = ask("Was Last Switch Bandits posted in 2023?")
+    assert checked_field(parsed.filters) == "date"
+    assert compose_check(parsed, BANDITS).text.startswith("Yes: ")
