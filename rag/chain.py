@@ -204,17 +204,13 @@ def compose(turn: Turn, res: Resources) -> Answer:
         answer = compose_comparison(parsed, turn.subject)
     elif answered_from_records(turn):
         answer = records_answer(turn, res, parsed)
+    elif checked := checked_paper(turn, res):
+        # "Did the Parrot benchmark come out before November?": its record decides.
+        answer = compose_check(parsed, checked)
     elif parsed.asks_for and (named := named_paper(turn, res, relevant)):
         answer = compose_field_answer(parsed, named.paper, named.score)
     elif parsed.asks_for:
         answer = abstain(turn.question, turn.sources)
-    elif (
-        (parsed.aggregate or not filters.is_empty())
-        and not relevant
-        and (checked := checked_paper(turn, res))
-    ):
-        # "Did BehaveGPT get any likes?": no liked paper is about BehaveGPT, so say why.
-        answer = compose_check(parsed, checked)
     elif (parsed.aggregate or not filters.is_empty()) and not relevant:
         # The metadata was understood but what is left matches no paper: the filtered
         # catalogue answers, saying when the leftover looked like a subject the digest lacks.
@@ -250,10 +246,9 @@ def compose(turn: Turn, res: Resources) -> Answer:
     )
 
 
-# A yes/no question about one paper; "is there any ..." asks about the digest instead.
-_YES_NO = re.compile(
-    r"^\s*(?:did|does|do|is|was|were|are|has|have|had)\b(?!\s+(?:there|any|some)\b)", re.I
-)
+# A yes/no question about one paper ("did it", "was it"); "is there any ...", "are the ..."
+# and "do any ..." ask about several papers instead.
+_YES_NO = re.compile(r"^\s*(?:did|does|is|was|has|had)\b(?!\s+(?:there|any|some)\b)", re.I)
 
 
 def checked_paper(turn: Turn, res: Resources) -> Paper | None:

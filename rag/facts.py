@@ -71,6 +71,8 @@ SCOPE_PUBLISHED = "published {dates}"
 SCOPE_YEAR = "in {year}"
 SCOPE_MONTH = "in {month} of any year"
 SCOPE_DAY = "on {month} {day} of any year"
+SCOPE_NOT_YEAR = "published in a year other than {year}"
+SCOPE_COUNTED = {True: "an authors count", False: "no authors count"}
 SCOPE_TITLE = "\u201c{words}\u201d in the title"
 SCOPE_BETWEEN = "between {since} and {until}"
 SCOPE_SINCE = "since {day}"
@@ -174,6 +176,10 @@ def _clauses(filters: QueryFilters, topic: str) -> list[tuple[str, str]]:
         clauses.append(("has", bound.format(upvotes=_plural(value, "author"))))
     if filters.dated is not None:
         clauses.append(("has", SCOPE_DATED[filters.dated]))
+    if filters.not_year is not None:
+        clauses.append(("was", SCOPE_NOT_YEAR.format(year=filters.not_year)))
+    if filters.has_authors_count is not None:
+        clauses.append(("has", SCOPE_COUNTED[filters.has_authors_count]))
     if filters.title_words:
         clauses.append(("has", SCOPE_TITLE.format(words=filters.title_words)))
     return clauses + ([("is", TOPIC_SCOPE.format(topic=topic))] if topic else [])
@@ -219,7 +225,9 @@ def _no_match(parsed: ParsedQuestion) -> Answer:
     clauses = _clauses(parsed.filters, parsed.topic)
     predicate = _predicate(clauses, 1) if clauses else NO_MATCH_ANY
     text = NO_MATCH.format(predicate=predicate)
-    return Answer(question=parsed.question, text=text, abstained=True, mode=MODE)
+    # "Anything from 2021?" is answered by the records: none. Only a subject the digest may
+    # lack makes it a refusal.
+    return Answer(question=parsed.question, text=text, abstained=bool(parsed.topic), mode=MODE)
 
 
 def _superlative_sentence(

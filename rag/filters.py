@@ -23,6 +23,8 @@ CHIP_ORGANIZATION, CHIP_SORT, CHIP_LIMIT = "organisation: {}", "sorted: {}", "to
 CHIP_HAS_ORGANIZATION = {True: "with an organisation", False: "with an authors count"}
 CHIP_MIN_AUTHORS, CHIP_MAX_AUTHORS, CHIP_AUTHORS = "≥ {} authors", "≤ {} authors", "authors: {}"
 CHIP_DATED = {True: "dated", False: "undated"}
+CHIP_NOT_YEAR = "not {}"
+CHIP_COUNTED = {True: "with an authors count", False: "without an authors count"}
 CHIP_MONTH_DAY = "dated {} (any year)"
 CHIP_NTH = "rank {}"
 CHIP_TITLE = "title contains \u201c{}\u201d"
@@ -42,6 +44,8 @@ class QueryFilters:
     min_authors: int | None = None  # inclusive; papers listed under an organisation fail
     max_authors: int | None = None
     dated: bool | None = None  # False: papers the listing gives no date for
+    not_year: int | None = None  # "papers not from 2025"
+    has_authors_count: bool | None = None  # False: no authors count (an organisation, or none)
     month: int | None = None  # in any year
     day: int | None = None  # of `month`, in any year
     sort: str | None = None  # one of SORTS
@@ -77,6 +81,12 @@ class QueryFilters:
             ),
             *self._author_chips(),
             (("dated",), None if self.dated is None else CHIP_DATED[self.dated], "{}"),
+            (("not_year",), self.not_year, CHIP_NOT_YEAR),
+            (
+                ("has_authors_count",),
+                None if self.has_authors_count is None else CHIP_COUNTED[self.has_authors_count],
+                "{}",
+            ),
             (("month", "day"), self._month_day(), CHIP_MONTH_DAY),
             (("sort",), self.sort and self.sort.replace("_", " "), CHIP_SORT),
             (("limit",), self.limit, CHIP_LIMIT),
@@ -114,6 +124,11 @@ class QueryFilters:
             and (self.has_organization is not False or paper.authors_count is not None)
             and self._authors_match(paper.authors_count)
             and (self.dated is None or (day is not None) == self.dated)
+            and (self.not_year is None or day is not None and day.year != self.not_year)
+            and (
+                self.has_authors_count is None
+                or (paper.authors_count is not None) == self.has_authors_count
+            )
             and (self.month is None or day is not None and day.month == self.month)
             and (self.day is None or day is not None and day.day == self.day)
             and (self.title_words is None or self.title_words.casefold() in paper.title.casefold())

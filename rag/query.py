@@ -111,7 +111,7 @@ _HAS_ORGANIZATION = re.compile(
     r"(?P<no>\bnot (?:from|by|under) an? organi[sz]ation\b|\b(?:by|from) (?:individual|"
     r"independent) (?:authors|researchers)\b|\b(?:with|having) an? authors? count\b)"
     rf"|(?P<yes>\b{PUBLISHED}(?:by|from|under|with|credited to|attributed to|listed under|shows?|"
-    r"lists?|gives?) "
+    r"lists?|gives?|has|have|having) "
     r"(?:an? |any |some )?(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?|industry|orgs?)"
     r"(?: names?)?"
     r"(?:/(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?))?\b"
@@ -201,6 +201,18 @@ _AUTHOR_RULES += [
     (rf"\b{NUMBER}\s+or (?:fewer|less)\s+{_AUTHOR_UNIT}", None, 0),
     (rf"\b(?:exactly |just |only )?{NUMBER}[- ]{_AUTHOR_UNIT}", 0, 0),
 ]
+# "papers not from 2025", "anything outside 2024"; "without an author count".
+_NOT_YEAR = re.compile(
+    r"\b(?:not|n't) (?:from|in|published in|dated|posted in)\s+(?P<year>(?:199\d|20\d\d))\b"
+    r"|\b(?:outside(?: of)?|other than|excluding|except(?: for)?|apart from|besides)\s+"
+    r"(?:the year\s+)?(?P<year2>(?:199\d|20\d\d))\b",
+    re.I,
+)
+_NO_AUTHORS_COUNT = re.compile(
+    r"\b(?:without|no|missing|lacking|with no)(?: an?| any| the)? (?:author|authors)(?:'s)? "
+    r"(?:count|number|list)s?\b",
+    re.I,
+)
 _UNDATED = re.compile(
     r"\b(?:no|without(?: a| any)?|missing(?: a)?|lacking(?: a)?|missing their) (?:publication |"
     r"release |posting |posted )?dates?\b|\bundated\b|\bnot dated\b"
@@ -220,6 +232,8 @@ _UPVOTE_RULES += [
     (rf"\b{NUMBER}\s+or (?:fewer|less)\s+{_UNIT}", None, 0),
     (rf"\b{_HAS}(?:no|zero)\s+{_UNIT}|\bwithout (?:any )?{_UNIT}|\bnot upvoted\b", None, 0),
     (rf"\b{_HAS}(?:exactly )?{NUMBER}\s+{_UNIT}", 0, 0),
+    # "cracked double digits in upvotes": ten or more.
+    (rf"\bdouble[- ]digits?(?: (?:in|of) {_UNIT})?|\bdouble[- ]digit {_UNIT}", 10, None),
 ]
 # "just a single vote": "single" is no number word elsewhere ("a single paper on X" is no limit).
 _UPVOTE_RULES += [(rf"\b{_HAS}(?:just |only |exactly )?(?:a )?single {_UNIT}", 1, 1)]
@@ -399,6 +413,11 @@ def parse_question(
     # Before the asked-for fields: "no publication date" is a filter, not a question about one.
     if m := _UNDATED.search(work) or _DATED.search(work):
         dated, work = m.re is _DATED, blank(work, m)
+    not_year = has_authors_count = None
+    if m := _NOT_YEAR.search(work):
+        not_year, work = int(m.group("year") or m.group("year2")), blank(work, m)
+    if m := _NO_AUTHORS_COUNT.search(work):
+        has_authors_count, work = False, blank(work, m)
     if m := _TITLE.search(work):
         title = (m.group("a") or m.group("b") or m.group("c") or m.group("d")).strip()
         work = blank(work, m)
@@ -442,6 +461,8 @@ def parse_question(
         limit=limit,
         nth=nth,
         title_words=title,
+        not_year=not_year,
+        has_authors_count=has_authors_count,
     )
     untouched = filters.is_empty() and asks_for is None and aggregate is None
     topic = question if untouched else _topic(work)

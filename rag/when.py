@@ -59,7 +59,8 @@ _PART_OF_YEAR = re.compile(
     r"(?P<qword>first|second|third|fourth|last|final) quarter|q(?P<qnum>[1-4])"
     r"|(?P<hword>first|second|last|latter) half|h(?P<hnum>[12])"
     r"|(?P<mword>first|last) (?P<months>three|six|3|6|one|1)? ?months?"
-    r"|(?P<season>spring|summer|autumn|winter|fall(?=,?\s+(?:of\s+)?(?:199\d|20\d\d))))"
+    r"|(?:(?P<which>this|last) )?(?P<season>spring|summer|autumn|winter"
+    r"|fall(?=,?\s+(?:of\s+)?(?:199\d|20\d\d))|(?<=this )fall|(?<=last )fall))"
     rf"(?:\s*(?:of|in)?\s*(?P<year>{_YEAR}))?\b",
     re.I,
 )
@@ -157,12 +158,19 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
             narrow(span[0], None)
         work = blank(work, m)
     for m in _PART_OF_YEAR.finditer(work):
-        if (m.group("mword") or m.group("season")) and not m.group("year"):
+        relative = m.group("season") and m.group("which")
+        if (m.group("mword") or m.group("season")) and not m.group("year") and not relative:
             continue  # "the last six months" is a window back from the reference date; a
             # season needs its year, since "spring" alone is as often a word as a date
         year = int(m.group("year")) if m.group("year") else reference.year
         first, months = _part_of_year(m)
         start = dt.date(year, first, 1)
+        if (
+            relative
+            and m.group("which").lower() == "last"
+            and (_months_later(start, months) > reference)
+        ):
+            start = start.replace(year=year - 1)  # "last summer": the latest one that is over
         narrow(start, _months_later(start, months) - one)
         work = blank(work, m)
     for m in _WINDOW.finditer(work):

@@ -156,16 +156,19 @@ def test_long_listings_are_capped_and_say_how_many_more():
     assert len(answer.sources) == MAX_LISTED
 
 
-def test_no_match_abstains_and_names_the_filters():
-    assert compose_listing(ask("papers by a company about tides"), []).text == (
+def test_no_match_names_the_filters_and_abstains_only_on_a_subject():
+    about_tides = compose_listing(ask("papers by a company about tides"), [])
+    assert about_tides.text == (
         "No paper in the digest is listed under an organisation and is related to "
         "\u201ctides\u201d."
     )
+    assert about_tides.abstained
+    # The records answer "none" to a question about them alone: that is an answer.
     answer = compose_listing(ask("papers from 2019 with at least 2 upvotes"), [])
     assert answer.text == (
         "No paper in the digest was published in 2019 and has at least 2 upvotes."
     )
-    assert answer.abstained
+    assert not answer.abstained
     assert answer.citations == () and answer.sources == ()
 
 

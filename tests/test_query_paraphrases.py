@@ -347,3 +347,20 @@ def test_a_vote_total_is_an_aggregate_not_a_field_of_one_paper() -> None:
     assert parse_question("Total upvotes across the whole listing?", REFERENCE).aggregate == "votes"
     parsed = parse_question("How many upvotes did GTR get?", REFERENCE)
     assert (parsed.aggregate, parsed.asks_for) == (None, "upvotes")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many dated papers are not from 2025?", {"not_year": 2025}),
+        ("Papers other than 2024 ones?", {"not_year": 2024}),
+        ("Anything without an author count?", {"has_authors_count": False}),
+        ("Has any paper cracked double digits in upvotes?", {"min_upvotes": 10}),
+        ("Anything from this spring?", {"since": dt.date(2025, 3, 1)}),
+        ("Papers from last summer?", {"since": dt.date(2025, 6, 1)}),
+        ("Papers from last winter?", {"since": dt.date(2024, 12, 1)}),
+    ],
+)
+def test_negations_idioms_and_relative_seasons(question: str, expected: dict) -> None:
+    parsed = parse_question(question, REFERENCE)
+    assert {name: getattr(parsed.filters, name) for name in expected} == expected
