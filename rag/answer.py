@@ -66,6 +66,24 @@ _ADDITIVE_CONNECTIVE = re.compile(
     r"^(moreover|furthermore|additionally|in addition|finally|also),\s+", re.IGNORECASE
 )
 DANGLING_PENALTY = 0.08
+# What readers ask for is a finding: a method, a result, a number. Sentences that state one
+# rank a little higher; sentences that set the scene ("Recent works ...", "X remains hard")
+# a little lower.
+_FINDING = re.compile(
+    r"\d|\b(we |they |this paper |the authors )?(propose[sd]?|introduce[sd]?|present[s]?|show[s]?|"
+    r"find[s]?|found|demonstrate[sd]?|reveal[s]?|prove[sd]?|achieve[sd]?|outperform[s]?|"
+    r"improve[sd]?|reduce[sd]?|establish(es|ed)?|derive[sd]?|develop(s|ed)?)\b",
+    re.IGNORECASE,
+)
+_BACKGROUND = re.compile(
+    r"^(recent(ly)?|existing|prior|previous|traditional(ly)?|typically|despite|while|although|"
+    r"in recent years|over the past|nowadays|as \w+ (become|becomes|grow|grows))\b"
+    r"|\b(has|have) (become|been (widely|extensively))\b|\b(remains?|is) (a|an) (key|major|"
+    r"central|fundamental|open|long-standing) (challenge|problem|question)\b|\boften\b",
+    re.IGNORECASE,
+)
+FINDING_BONUS = 0.04
+BACKGROUND_PENALTY = 0.05
 _SELF_REFERENCE = re.compile(r"^(In )?(this|our|the present) (paper|work|study|article)\b", re.I)
 
 
@@ -154,8 +172,31 @@ def candidates(
         relevance = 0.55 * float(cos) + 0.30 * source.score + 0.15 * overlap
         if _DANGLING_OPENER.match(text):
             relevance -= DANGLING_PENALTY
+        if _FINDING.search(text):
+            relevance += FINDING_BONUS
+        if _BACKGROUND.search(text):
+            relevance -= BACKGROUND_PENALTY
         out.append(Candidate(text, source, position, relevance))
     return out, vectors
+
+
+def lead_with_best_paper(
+    found: Sequence[Candidate], vectors: np.ndarray, best_id: str
+) -> tuple[list[Candidate], np.ndarray]:
+    """A direct answer comes from the paper retrieval ranked first: another paper's sentence
+    stays a candidate only when it matches the question better than every sentence of the
+    best paper. The best paper's sentences come first, so it is cited as [1]."""
+    own = [c.relevance for c in found if c.source.paper.paper_id == best_id]
+    if not own:
+        return list(found), vectors
+    ceiling = max(own)
+    keep = [
+        i
+        for i, c in enumerate(found)
+        if c.source.paper.paper_id == best_id or c.relevance > ceiling
+    ]
+    keep.sort(key=lambda i: found[i].source.paper.paper_id != best_id)
+    return [found[i] for i in keep], vectors[keep]
 
 
 def demote_repeats(
@@ -201,14 +242,16 @@ def select(
     return [found[i] for i in chosen]
 
 
-def order_for_reading(chosen: Sequence[Candidate]) -> list[Candidate]:
-    """Keep each paper's sentences together, papers in order of their best sentence,
-    the best sentence first and the paper's other sentences in abstract order after it."""
+def order_for_reading(chosen: Sequence[Candidate], lead: str | None = None) -> list[Candidate]:
+    """Keep each paper's sentences together, papers in order of their best sentence (the
+    `lead` paper first when given), the best sentence first and the paper's other sentences
+    in abstract order after it."""
     by_paper: dict[str, list[Candidate]] = {}
     for candidate in chosen:
         by_paper.setdefault(candidate.source.paper.paper_id, []).append(candidate)
+    groups = sorted(by_paper.items(), key=lambda item: item[0] != lead)
     ordered: list[Candidate] = []
-    for group in by_paper.values():
+    for _, group in groups:
         ordered.append(group[0])
         ordered.extend(sorted(group[1:], key=lambda c: c.position))
     return ordered
@@ -248,7 +291,10 @@ def compose_extractive(
     found = demote_repeats(found, vectors, already_said, encode)
     listing = is_list_question(question) and len(usable) > 1
     limit = settings.max_list_sentences if listing else settings.max_sentences
-    chosen = order_for_reading(select(found, vectors, limit, spread=listing))
+    lead = None if listing else sources[0].paper.paper_id
+    if lead:
+        found, vectors = lead_with_best_paper(found, vectors, lead)
+    chosen = order_for_reading(select(found, vectors, limit, spread=listing), lead)
 
     numbers: dict[str, int] = {}
     snippets: dict[str, list[str]] = {}
