@@ -30,6 +30,8 @@ PAPER_SCORE_MARGIN = 0.12
 # Sentences this similar to one already chosen count as repeats.
 DUPLICATE_SIMILARITY = 0.85
 ALREADY_SAID_PENALTY = 0.25
+# Share of a follow-up's own words a repeated sentence must hold to be shown again.
+ASKED_AGAIN = 0.5
 CITATION_MARK = re.compile(r"\s*\[\d+\]")
 REDUNDANCY_WEIGHT = 0.5
 MIN_SENTENCE_WORDS = 6
@@ -200,15 +202,28 @@ def lead_with_best_paper(
 
 
 def demote_repeats(
-    found: Sequence[Candidate], vectors: np.ndarray, already_said: Sequence[str], encode: Encode
+    found: Sequence[Candidate],
+    vectors: np.ndarray,
+    already_said: Sequence[str],
+    encode: Encode,
+    question: str = "",
 ) -> list[Candidate]:
-    """Lower the relevance of sentences the conversation has already shown."""
+    """Lower the relevance of sentences the conversation has already shown, unless they hold
+    most of the follow-up's own words ("what method did they propose?" asks again for the
+    sentence that proposed it)."""
     said = [s for text in already_said for s in split_sentences(CITATION_MARK.sub("", text))]
     if not said:
         return list(found)
     repeats = (vectors @ encode(said).T).max(axis=1) >= DUPLICATE_SIMILARITY
+    asked = content_words(question)
+
+    def asked_again(text: str) -> bool:
+        return bool(asked) and len(asked & content_words(text)) / len(asked) >= ASKED_AGAIN
+
     return [
-        dataclasses.replace(c, relevance=c.relevance - ALREADY_SAID_PENALTY) if repeated else c
+        dataclasses.replace(c, relevance=c.relevance - ALREADY_SAID_PENALTY)
+        if repeated and not asked_again(c.text)
+        else c
         for c, repeated in zip(found, repeats, strict=True)
     ]
 
@@ -288,7 +303,7 @@ def compose_extractive(
     found, vectors = candidates(question, question_vector, usable, encode)
     if not found:
         return abstain(question, sources)
-    found = demote_repeats(found, vectors, already_said, encode)
+    found = demote_repeats(found, vectors, already_said, encode, question)
     listing = is_list_question(question) and len(usable) > 1
     limit = settings.max_list_sentences if listing else settings.max_sentences
     lead = None if listing else sources[0].paper.paper_id

@@ -38,7 +38,7 @@ from rag.facts import (
     compose_years,
 )
 from rag.filters import QueryFilters, filter_papers
-from rag.query import ParsedQuestion, parse_question
+from rag.query import ParsedQuestion, comparison_field, parse_question
 from rag.records import Answer, Paper, Source
 from rag.retrieve import HybridRetriever, to_sources
 from rag.texts import NO_AUTHOR_NAMES, UNMATCHED_TOPIC
@@ -116,6 +116,12 @@ def understand(turn: Turn, res: Resources) -> Turn:
     else:
         query = search_text(turn.question)
     subject = standalone.subject_papers if standalone.refers_to_set else ()
+    field = comparison_field(turn.question)
+    if field and not parsed.compare and len(standalone.subject_papers) >= 2:
+        # "Which came first?" after an answer about two papers compares those two.
+        parsed = dataclasses.replace(
+            parsed, compare=field, parts=(), topic="", filters=QueryFilters()
+        )
     if parsed.compare:
         subject = compared_papers(parsed, standalone, catalogue, res)
         if len(subject) < 2:
@@ -132,7 +138,8 @@ def compared_papers(
     for the part; without parts, the papers the conversation is about."""
     if not parsed.parts:
         return standalone.subject_papers[:2]
-    found: list[Paper] = []
+    # "Older or newer than the perturbation paper?": the conversation's paper is the other one.
+    found: list[Paper] = list(standalone.subject_papers[:1]) if len(parsed.parts) == 1 else []
     for part in parsed.parts:
         named = [p for p in cited_papers(part, catalogue) if p not in found]
         if not named:

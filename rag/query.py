@@ -80,7 +80,8 @@ _ASKS = re.compile(
     rf"|\bhow many (?:people|readers|users) (?:liked|up-?voted|voted)\b"
     rf"|\bhow (?:much|many)\b(?!\s+{PEOPLE})(?=.*\b(?:up-?vote|vote|like)s?(?:-wise)?\b)"
     r"|\bhow much (?:buzz|attention|traction|love|interest|hype)\b)"
-    rf"|(?P<authors>\bhow many {PEOPLE}|\b(?:number|count) of {PEOPLE}|\bhow (?:big|large) "
+    rf"|(?P<authors>\bhow (?:many|much) {PEOPLE}|\b(?:number|count) of {PEOPLE}"
+    r"|\bhow (?:big|large) "
     r"(?:was |is )?(?:the |its |their )?(?:team|author list)\b"
     r"|\b(?:what(?:'s| is| was)?|the|its) (?:team|author) (?:size|count)\b)"
     r"|(?P<date>^\s*when (?:was|were|did|is|does|has|had|do|exactly|roughly)\b"
@@ -94,9 +95,11 @@ _ASKS = re.compile(
 _AGGREGATE = re.compile(
     rf"(?P<count>\bhow (?:many|much) (?:of (?:the|these|its|all the) )?"
     rf"(?:(?!{PEOPLE}|{_UNIT})[\w-]+ ){{0,2}}?{PAPER_NOUN}"
-    rf"|\b(?:number|count|total) of {PAPER_NOUN}|\bhow (?:big|large) is (?:the|this) "
+    rf"|\b(?:number|count|total) of {PAPER_NOUN}|\b(?:total )?(?:paper|entry|article) count\b"
+    r"|\bhow (?:big|large) is (?:the|this) "
     r"(?:digest|list|listing|collection)\b)"
-    rf"|(?P<votes>\btotal (?:number of )?{_UNIT}|\b{_UNIT}(?= (?:in total|altogether|overall|"
+    rf"|(?P<votes>\btotal (?:number of )?{_UNIT}|\badd(?:ed|ing)? up (?:the |all )?{_UNIT}"
+    rf"|\b{_UNIT}(?= (?:in total|altogether|overall|"
     rf"combined)\b)|\bsum of (?:the |all )?{_UNIT}"
     rf"|\bhow many {_UNIT}(?= (?:in total|altogether|overall|combined|across|are there|"
     r"does the (?:digest|list))\b))"
@@ -111,7 +114,7 @@ _HAS_ORGANIZATION = re.compile(
     r"(?P<no>\bnot (?:from|by|under) an? organi[sz]ation\b|\b(?:by|from) (?:individual|"
     r"independent) (?:authors|researchers)\b|\b(?:with|having) an? authors? count\b)"
     rf"|(?P<yes>\b{PUBLISHED}(?:by|from|under|with|credited to|attributed to|listed under|shows?|"
-    r"lists?|gives?|has|have|having) "
+    r"lists?|gives?|has|have|having|carr(?:y|ies)|displays?) "
     r"(?:an? |any |some )?(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?|industry|orgs?)"
     r"(?: names?)?"
     r"(?:/(?:organi[sz]ations?|compan(?:y|ies)|labs?|institutions?))?\b"
@@ -130,6 +133,8 @@ _COMPARE = re.compile(
     rf"|(?P<authors>(?<!or )\b(?:more|fewer|less) {PEOPLE}|\b(?:bigger|larger|smaller) {TEAM})",
     re.I,
 )
+_BARE_YEAR = re.compile(r"(?<![\w.-])(199\d|20\d\d)(?![\w-])")
+_THAT_YEAR = re.compile(r"\b(?:that|this|the same|which|what) year\b", re.I)
 _EARLIER_PAPERS = re.compile(r"\b(?:they|them|both|these|those|the two|either)\b", re.I)
 _PART_SEPARATORS = (r"\s*(?:\bor\b|\bvs\.?|\bversus\b|\bthan\b)\s*", r"\s*(?:,|\band\b|—|–)\s*")
 _MOST = r"(?:most|highest|best|top|greatest|biggest|largest)"
@@ -214,8 +219,8 @@ _NO_AUTHORS_COUNT = re.compile(
     re.I,
 )
 _UNDATED = re.compile(
-    r"\b(?:no|without(?: a| any)?|missing(?: a)?|lacking(?: a)?|missing their) (?:publication |"
-    r"release |posting |posted )?dates?\b|\bundated\b|\bnot dated\b"
+    r"\b(?:no|without(?: a| any)?|missing(?: a| the)?|lacking(?: a| the)?|missing their) "
+    r"(?:publication |release |posting |posted )?dates?\b|\bundated\b|\bnot dated\b"
     r"|\b(?:no|without|missing|lacking)(?: their| its| any)? (?:metadata|listing details)\b",
     re.IGNORECASE,
 )
@@ -231,6 +236,13 @@ _UPVOTE_RULES += [
     (rf"\b{NUMBER}\s*(?:\+|or more)\s*{_UNIT}", 0, None),
     (rf"\b{NUMBER}\s+or (?:fewer|less)\s+{_UNIT}", None, 0),
     (rf"\b{_HAS}(?:no|zero)\s+{_UNIT}|\bwithout (?:any )?{_UNIT}|\bnot upvoted\b", None, 0),
+    (
+        r"\b(?:nobody|no one|no-one|none of (?:the )?readers)\s+(?:has\s+|have\s+|had\s+)?"
+        r"(?:up-?voted|voted for|voted on|liked)\b|\b(?:not|never|n't)\s+(?:been\s+|yet\s+)?"
+        r"(?:up-?voted|liked)\b|\bunvoted\b",
+        None,
+        0,
+    ),
     (rf"\b{_HAS}(?:exactly )?{NUMBER}\s+{_UNIT}", 0, 0),
     # "cracked double digits in upvotes": ten or more.
     (rf"\bdouble[- ]digits?(?: (?:in|of) {_UNIT})?|\bdouble[- ]digit {_UNIT}", 10, None),
@@ -263,6 +275,12 @@ _LISTING = re.compile(
     re.I,
 )
 _SINGULAR = re.compile(r"\b(?:paper|article|publication|one|entry|item)\b", re.I)
+
+
+def comparison_field(question: str) -> str | None:
+    """The field a comparison asks about ("which came first?" -> "date"), or None."""
+    match = _COMPARE.search(question)
+    return match.lastgroup if match else None
 
 
 def compared_parts(work: str) -> tuple[str, ...]:
@@ -427,7 +445,7 @@ def parse_question(
         parts = compared_parts(blank(work, m))
         # Two papers named, or papers of the conversation ("were they posted the same year?");
         # otherwise "which was posted first" is a superlative over the whole digest.
-        if len(parts) >= 2 or _EARLIER_PAPERS.search(question):
+        if parts or _EARLIER_PAPERS.search(question):
             empty = QueryFilters()
             return ParsedQuestion(question, "", empty, None, False, None, m.lastgroup, parts)
     if m := _AGGREGATE.search(work):
@@ -437,6 +455,10 @@ def parse_question(
     organization, work = _organization(work, organizations)
     authors_low, authors_high, work = _read_authors(work)
     found, work = time_filters(work, reference_date)
+    if not found and (aggregate or _THAT_YEAR.search(work)) and (m := _BARE_YEAR.search(work)):
+        # "2024 — how many papers come from that year?": a lone year in a question about the
+        # listing is the year asked about, wherever it stands.
+        found, work = {"year": int(m.group(1))}, blank(work, m)
     low, high, work = _read_upvotes(work)
     sort, sort_match, work = _read_sort(work, question)
     if low is None and high is None and (m := re.search(_ANY_UPVOTES, work, re.I)):

@@ -95,7 +95,8 @@ thanks thank pls plz please quick quickly fresh stuff thing things tell know rem
 up down out back far goes go going exactly roughly approximately about around just
 place position spot rank ranked ranking tie tied ties tying board fan wolf lone pair pairs
 vintage antique ancient stale hot hottest buzz traction attention timeline am think believe
-guess suppose seem seems maybe perhaps probably
+guess suppose seem seems maybe perhaps probably behind ahead
+latest newest oldest earliest recent fall falls fell older newer earlier later
 company org organisation organization lab institution
 """.split()
 LISTING_STEMS = frozenset(_STEMMER.stemWords(_LISTING_WORDS + _READER_CONTEXT))

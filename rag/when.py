@@ -47,7 +47,7 @@ _WINDOW = re.compile(
 _CALENDAR = re.compile(rf"\b{PUBLISHED}(?:(?:in|from|during) )?(this|last) (year|month)\b", re.I)
 _AFTER_WORD = re.compile(
     rf"\b(?:{POSTED}(?: in| during| on)?|in|from|during|of|for|on)\s+"
-    rf"(?:the (?:year|month)\s+(?:of\s+)?)?{_T}",
+    rf"(?:the (?:year|month)\s+(?:of\s+)?|an?\s+)?{_T}",
     re.I,
 )
 # Parts of a year: "the first quarter of 2025", "Q3 2024", "the second half of 2024",
