@@ -22,7 +22,16 @@ from collections.abc import Sequence
 from rag.chunking import split_sentences
 from rag.keyword import name_parts, tokenize
 from rag.records import Source
-from rag.texts import FIGURE_NOT_GIVEN, NAME_NOT_MENTIONED, NO_AUTHOR_NAMES
+from rag.texts import (
+    FIGURE_NOT_GIVEN,
+    GAP_AUTHOR_NAMES,
+    GAP_FIGURE,
+    GAP_HOW_MANY,
+    GAP_NAME,
+    GAP_WHAT,
+    NAME_NOT_MENTIONED,
+    NO_AUTHOR_NAMES,
+)
 
 _ASKS_FOR_NAMES = re.compile(
     r"\b(who (is|are|was|were) the ([\w-]+ )?(authors?|researchers?|writers?)\b"
@@ -138,13 +147,33 @@ def _names(question: str) -> set[str]:
     return {m.group(0) for m in _NAME.finditer(question)} - _COMMON_NAMES
 
 
-def missing_detail(question: str, sources: Sequence[Source]) -> str | None:
-    """Why the digest cannot answer this question, or None when it may."""
+def missing_gap(question: str, sources: Sequence[Source]) -> tuple[str, str] | None:
+    """Why the digest cannot answer this question, and what the abstract lacks ("that
+    figure", "GSM8K"), or None when it may."""
     if asks_for_names(question):
-        return NO_AUTHOR_NAMES
+        return NO_AUTHOR_NAMES, GAP_AUTHOR_NAMES
     if names := unmentioned_names(question, sources):
-        return NAME_NOT_MENTIONED.format(names=", ".join(names))
+        listed = ", ".join(names)
+        return NAME_NOT_MENTIONED.format(names=listed), GAP_NAME.format(names=listed)
     words = asked_quantity(question)
     if words and not states_figure(words, sources):
-        return FIGURE_NOT_GIVEN
+        return FIGURE_NOT_GIVEN, asked_figure(question)
     return None
+
+
+def asked_figure(question: str) -> str:
+    """The figure asked for, as a noun phrase: "the learning rate", "the number of GPU hours"."""
+    match = _ASKS_FOR_FIGURE.search(question)
+    many = match and (match.group("many") or "").strip()
+    what = match and (match.group("what") or "").strip()
+    if many and many.split()[0].lower() not in _AUXILIARIES | _COMPARATIVES:
+        return GAP_HOW_MANY.format(phrase=many)
+    if what:
+        return GAP_WHAT.format(phrase=what)
+    return GAP_FIGURE
+
+
+def missing_detail(question: str, sources: Sequence[Source]) -> str | None:
+    """Why the digest cannot answer this question, or None when it may."""
+    gap = missing_gap(question, sources)
+    return gap[0] if gap else None

@@ -21,7 +21,7 @@ import numpy as np
 from rag.chunking import split_sentences
 from rag.config import AnswerSettings
 from rag.records import Answer, Citation, Source
-from rag.texts import LIST_LEAD, NEAREST_PAPERS_LEAD, NOT_COVERED
+from rag.texts import LIST_LEAD, NEAR_MISS, NEAREST_PAPERS_LEAD, NOT_COVERED
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -270,6 +270,24 @@ def order_for_reading(chosen: Sequence[Candidate], lead: str | None = None) -> l
         ordered.append(group[0])
         ordered.extend(sorted(group[1:], key=lambda c: c.position))
     return ordered
+
+
+def near_miss(question: str, sources: Sequence[Source], gap: str) -> Answer:
+    """A question on a paper of the digest that asks for what its abstract does not state:
+    the paper is named and cited, the gap said, and the answer counts as a refusal."""
+    paper = sources[0].paper
+    sentences = split_sentences(paper.abstract)
+    text = NEAR_MISS.format(title=short_title(paper.title), gap=gap)
+    citation = Citation(
+        1, paper.paper_id, paper.title, paper.published, sentences[0] if sentences else ""
+    )
+    return Answer(
+        question=question,
+        text=text,
+        citations=(citation,),
+        sources=tuple(sources),
+        abstained=True,
+    )
 
 
 def abstain(question: str, sources: Sequence[Source], reason: str = NOT_COVERED) -> Answer:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.abstain import asks_for_names, credit_named_papers, missing_detail
-from rag.answer import abstain, compose_extractive, content_words, is_list_question
+from rag.abstain import asks_for_names, credit_named_papers, missing_detail, missing_gap
+from rag.answer import abstain, compose_extractive, content_words, is_list_question, near_miss
 from rag.config import Settings
 from rag.conversation import Message, Standalone, cited_papers, standalone_question
 from rag.embedding import Encoder
@@ -43,6 +43,7 @@ from rag.records import Answer, Paper, Source
 from rag.retrieve import HybridRetriever, to_sources
 from rag.texts import NO_AUTHOR_NAMES, UNMATCHED_TOPIC
 from rag.themes import search_text, theme_members
+from rag.vocabulary import LISTING_STEMS
 
 # Papers looked at for each name in a comparison ("the entropy mechanism paper").
 COMPARE_CANDIDATES = 5
@@ -231,8 +232,16 @@ def compose(turn: Turn, res: Resources) -> Answer:
             else [s.paper for s in members]
         )
         answer = compose_listing(parsed, ranked, {s.paper.paper_id: s.score for s in members})
-    elif reason := missing_detail(turn.question, turn.sources):
-        answer = abstain(turn.question, turn.sources, reason)
+    elif off_topic(turn, res):
+        answer = abstain(turn.question, turn.sources)
+    elif gap := missing_gap(turn.question, turn.sources):
+        reason, missing = gap
+        on_topic = turn.sources and turn.sources[0].score >= min_relevance
+        answer = (
+            near_miss(turn.question, turn.sources, missing)
+            if on_topic
+            else abstain(turn.question, turn.sources, reason)
+        )
     else:
         sources = list(turn.sources)
         # Sentences answer the reader's own words; the rewritten query only found the papers.
@@ -296,6 +305,18 @@ def records_answer(
             answer, text=f"{UNMATCHED_TOPIC.format(topic=unmatched)} {answer.text}"
         )
     return answer
+
+
+def off_topic(turn: Turn, res: Resources) -> bool:
+    """Whether the question is about a subject the digest lacks although its best paper
+    passes the relevance floor: many of its words occur in no paper ("speculative decoding",
+    "federated learning") and the best paper is no close match. A single shared word such as
+    "collapse" lifts the cosine over the floor; the words the digest never uses say more."""
+    if turn.history or not turn.sources:
+        return False
+    answer = res.settings.answer
+    unknown = res.retriever.keyword.unknown_share(search_text(turn.question), LISTING_STEMS)
+    return unknown >= answer.unknown_words and turn.sources[0].score < answer.confident_relevance
 
 
 def named_paper(turn: Turn, res: Resources, relevant: Sequence[Source]) -> Source | None:

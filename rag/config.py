@@ -88,6 +88,17 @@ class AnswerSettings:
         default=0.27, metadata={"help": "best-chunk cosine below which the answer abstains"}
     )
     max_question_chars: int = field(default=2000, metadata={"help": "longest accepted question"})
+    unknown_words: float = field(
+        default=0.4,
+        metadata={
+            "help": "share of a question's words that no paper uses, from which it is off topic "
+            "unless its best paper reaches confident_relevance"
+        },
+    )
+    confident_relevance: float = field(
+        default=0.45,
+        metadata={"help": "best-chunk cosine above which unknown words do not make it off topic"},
+    )
 
 
 # Answer modes: the extractive composer and the LLM backends (see rag.backends).

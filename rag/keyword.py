@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import bm25s
@@ -110,6 +110,17 @@ class KeywordIndex:
     def _save(self, folder: Path) -> None:
         self._bm25.save(folder, show_progress=False)
         (folder / _IDS).write_text(json.dumps(_key(self.paper_ids)), encoding="utf-8")
+
+    def unknown_share(self, text: str, ignore: Collection[str] = ()) -> float:
+        """The share of `text`'s words (each with all its written forms, less the stems in
+        `ignore`) that occur in no indexed paper: "speculative decoding" is unknown to a digest
+        that never mentions it, "AIME" is known where "AIME24" is."""
+        words = [w for w in _WORD.findall(text) if _STEMMER.stemWord(w.lower()) not in ignore]
+        forms = [set(tokenize([w])[0]) for w in words]
+        forms = [f for f in forms if f and not f <= _STOPWORDS and max(map(len, f)) > 2]
+        if not forms:
+            return 0.0
+        return sum(1 for f in forms if not f & self._vocabulary) / len(forms)
 
     def knows_any(self, text: str) -> bool:
         """Whether any word of `text` occurs in the indexed papers."""

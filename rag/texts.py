@@ -16,6 +16,13 @@ NO_AUTHOR_NAMES = (
 )
 FIGURE_NOT_GIVEN = "The abstracts in the digest do not give that figure."
 NAME_NOT_MENTIONED = "No paper in the digest that fits the question mentions {names}."
+# A near-miss: the paper the question is about, cited, and what its abstract does not give.
+NEAR_MISS = "\u201c{title}\u201d [1] is about this, but its abstract does not give {gap}."
+GAP_FIGURE = "that figure"
+GAP_HOW_MANY = "the number of {phrase}"
+GAP_WHAT = "the {phrase}"
+GAP_NAME = "anything on {names}"
+GAP_AUTHOR_NAMES = "author names or affiliations (the digest lists only how many authors)"
 UNMATCHED_TOPIC = (
     "No paper in the digest matches \u201c{topic}\u201d; this answer uses the rest of the question."
 )

@@ -6,6 +6,7 @@ from rag.abstain import (
     asked_quantity,
     credit_named_papers,
     missing_detail,
+    missing_gap,
     unmentioned_names,
 )
 from rag.records import Paper, Source
@@ -87,3 +88,15 @@ def test_how_much_better_asks_for_a_figure_about_the_rest_of_the_question():
     assert asked_quantity("How much better was the task success?") == ["task", "success"]
     assert missing_detail("How much better was the task success?", sources) is None
     assert missing_detail("How much better was the GPU memory use?", sources) == FIGURE_NOT_GIVEN
+
+
+def test_a_near_miss_names_what_the_abstract_lacks():
+    assert missing_gap("What learning rate did STEER use?", SOURCES) == (
+        FIGURE_NOT_GIVEN,
+        "the learning rate",
+    )
+    assert missing_gap("How many GPU hours did STEER need?", SOURCES)[1] == (
+        "the number of GPU hours"
+    )
+    assert missing_gap("What does STEER score on GSM8K?", SOURCES)[1] == "anything on GSM8K"
+    assert missing_gap("How does STEER keep training stable?", SOURCES) is None

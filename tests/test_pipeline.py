@@ -131,3 +131,37 @@ def test_the_caller_chooses_how_many_papers_are_retrieved(seed_pipeline: Pipelin
 def test_bad_retrieval_options_are_refused_clearly(seed_pipeline: Pipeline, option, message):
     with pytest.raises(QuestionError, match=message):
         seed_pipeline.ask("What is neural collapse?", **option)
+
+
+def test_a_near_miss_cites_the_paper_and_names_what_its_abstract_lacks(seed_pipeline: Pipeline):
+    answer = seed_pipeline.ask("What learning rate did the edge-of-reach paper use for RAVL?")
+    assert answer.abstained
+    assert [c.title for c in answer.citations] == [EDGE]
+    assert answer.text.endswith("is about this, but its abstract does not give the learning rate.")
+
+
+def test_words_no_paper_uses_make_a_question_off_topic(seed_pipeline: Pipeline):
+    answer = seed_pipeline.ask("Any papers on federated learning with differential privacy?")
+    assert answer.abstained and answer.citations == ()
+
+
+def test_entries_that_went_up_in_a_year_are_listed_not_refused(seed_pipeline: Pipeline):
+    answer = seed_pipeline.ask("Which entries went up in 2023?")
+    assert not answer.abstained
+    assert answer.text.startswith("6 papers in the digest were published in 2023:")
+
+
+def test_a_follow_up_without_a_pronoun_stays_on_the_conversation_s_paper(seed_pipeline):
+    first = seed_pipeline.ask("What is the edge-of-reach problem in offline RL?")
+    history = [
+        {"role": "user", "content": "What is the edge-of-reach problem in offline RL?"},
+        {"role": "assistant", "content": first.text},
+    ]
+    follow_up = seed_pipeline.ask("Numbers on the benchmarks?", history=history)
+    assert follow_up.citations and follow_up.citations[0].title == EDGE
+
+
+def test_a_yes_no_question_about_one_paper_is_checked_against_its_record(seed_pipeline):
+    answer = seed_pipeline.ask("Was the GTR paper posted in 2024?")
+    assert answer.text.startswith("No: \u201cGTR\u201d was published on 2025-03-11")
+    assert answer.citations[0].title.startswith("GTR")
