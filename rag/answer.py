@@ -85,6 +85,15 @@ _BACKGROUND = re.compile(
     re.IGNORECASE,
 )
 FINDING_BONUS = 0.04
+# Two-part questions: the best sentence for a part not yet answered gets this bonus; a
+# sentence within the margin of a part's best answers that part.
+PART_BONUS = 0.08
+PART_MARGIN = 0.05
+_ASKING = (
+    r"(?:what|which|how|why|when|where|who|does|do|did|is|are|was|were|can|could|"
+    r"(?:on|in|for|with|by|at|to|from|along|under) (?:which|what|how))\b"
+)
+_PART_SPLIT = re.compile(rf"\?\s+|;\s*|,?\s+and\s+(?={_ASKING})|,\s+(?={_ASKING})", re.I)
 BACKGROUND_PENALTY = 0.05
 _SELF_REFERENCE = re.compile(r"^(In )?(this|our|the present) (paper|work|study|article)\b", re.I)
 
@@ -228,15 +237,30 @@ def demote_repeats(
     ]
 
 
+def question_parts(question: str) -> list[str]:
+    """The questions inside a question: "what does it prove, and along which trajectory?" is
+    two. [] when it asks one thing."""
+    parts = [p for p in _PART_SPLIT.split(question) if p and content_words(p)]
+    return parts if len(parts) >= 2 else []
+
+
 def select(
-    found: Sequence[Candidate], vectors: np.ndarray, limit: int, spread: bool
+    found: Sequence[Candidate],
+    vectors: np.ndarray,
+    limit: int,
+    spread: bool,
+    part_match: np.ndarray | None = None,
 ) -> list[Candidate]:
     """Greedy MMR: best first, then the most relevant sentence least like those chosen.
 
     With `spread`, each paper contributes at most one sentence (a list answer names papers).
+    `part_match` (sentences x question parts, cosines) makes the answer cover every part: the
+    best sentence for a part not yet answered gets a bonus.
     """
     chosen: list[int] = []
     papers_used: set[str] = set()
+    best_for_part = part_match.argmax(axis=0) if part_match is not None and len(found) else []
+    covered: set[int] = set()
     while len(chosen) < min(limit, len(found)):
         best_index, best_value = -1, -np.inf
         for i, candidate in enumerate(found):
@@ -246,6 +270,8 @@ def select(
             if similarity >= DUPLICATE_SIMILARITY:
                 continue
             value = candidate.relevance - REDUNDANCY_WEIGHT * max(similarity - 0.3, 0.0)
+            if any(i == best and p not in covered for p, best in enumerate(best_for_part)):
+                value += PART_BONUS
             if spread and candidate.source.paper.paper_id in papers_used:
                 continue
             if value > best_value:
@@ -254,6 +280,13 @@ def select(
             break
         chosen.append(best_index)
         papers_used.add(found[best_index].source.paper.paper_id)
+        if part_match is not None:
+            top = part_match.max(axis=0)
+            covered |= {
+                p
+                for p in range(part_match.shape[1])
+                if part_match[best_index, p] >= top[p] - PART_MARGIN
+            }
     return [found[i] for i in chosen]
 
 
@@ -327,7 +360,9 @@ def compose_extractive(
     lead = None if listing else sources[0].paper.paper_id
     if lead:
         found, vectors = lead_with_best_paper(found, vectors, lead)
-    chosen = order_for_reading(select(found, vectors, limit, spread=listing), lead)
+    parts = [] if listing else question_parts(question)
+    part_match = vectors @ encode(parts).T if parts else None
+    chosen = order_for_reading(select(found, vectors, limit, listing, part_match), lead)
 
     numbers: dict[str, int] = {}
     snippets: dict[str, list[str]] = {}

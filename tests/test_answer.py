@@ -99,3 +99,17 @@ def test_a_papers_first_they_becomes_the_authors():
     assert attribute("They prove that they converge.") == "The authors prove that they converge."
     assert attribute("To see why, they use a model.") == "To see why, the authors use a model."
     assert attribute("Models collapse.") == "Models collapse."
+
+
+def test_a_two_part_question_is_split_into_its_parts():
+    from rag.answer import question_parts
+
+    assert question_parts("What does it prove, and along which trajectory is it analysed?") == [
+        "What does it prove",
+        "along which trajectory is it analysed?",
+    ]
+    assert question_parts("Which models caved worst? How did the strongest hold up?") == [
+        "Which models caved worst",
+        "How did the strongest hold up?",
+    ]
+    assert question_parts("What are the pros and cons of RLHF?") == []
