@@ -80,7 +80,7 @@ class RetrievalSettings:
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    max_sentences: int = field(default=3, metadata={"help": "sentences in a direct answer"})
+    max_sentences: int = field(default=4, metadata={"help": "sentences in a direct answer"})
     max_list_sentences: int = field(
         default=6, metadata={"help": "sentences when the question asks for several papers"}
     )
