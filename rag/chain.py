@@ -38,15 +38,19 @@ from rag.facts import (
     compose_years,
 )
 from rag.filters import QueryFilters, filter_papers
+from rag.keyword import tokenize
 from rag.query import ParsedQuestion, comparison_field, parse_question
 from rag.records import Answer, Paper, Source
-from rag.retrieve import HybridRetriever, to_sources
+from rag.retrieve import HybridRetriever, closeness, to_sources
 from rag.texts import NO_AUTHOR_NAMES, UNMATCHED_TOPIC
 from rag.themes import search_text, theme_members
 from rag.vocabulary import LISTING_STEMS
 
 # Papers looked at for each name in a comparison ("the entropy mechanism paper").
 COMPARE_CANDIDATES = 5
+# A word used by at most this many papers (or this share of the digest) is rare enough to name
+# a subject.
+RARE_WORD_PAPERS, RARE_WORD_SHARE = 2, 0.02
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,29 @@ def understand(turn: Turn, res: Resources) -> Turn:
         return [res.papers[c.paper_id] for c in res.recall(previous).citations]
 
     def new_subject(question: str, subject: Sequence[Paper]) -> bool:
-        """Whether the question alone finds, confidently, a paper the conversation is not about."""
-        documents = res.retriever.search(search_text(question), k=1)
-        if not documents:
+        """Whether the question alone finds a paper the conversation is not about, either
+        confidently or far better than it matches any of the conversation's papers."""
+        text = search_text(question)
+        documents = res.retriever.search(text, k=1)
+        ids = {p.paper_id for p in subject}
+        if not documents or documents[0].metadata["paper_id"] in ids:
             return False
-        best = documents[0].metadata
-        confident = best["dense"] >= res.settings.retrieval.new_subject_relevance
-        return confident and best["paper_id"] not in {p.paper_id for p in subject}
+        best, r = documents[0].metadata["dense"], res.settings.retrieval
+        if best >= r.new_subject_relevance:
+            return True
+        if best < res.settings.answer.min_relevance:
+            return False
+        if best - closeness(res.retriever, text, ids) >= r.new_subject_margin:
+            return True
+        # A rare word the found paper uses and none of the conversation's ("sycophancy" after
+        # a list of 2023 papers) names a new subject however the encoder scores it.
+        top = documents[0].metadata["paper_id"]
+        rare = max(RARE_WORD_PAPERS, round(RARE_WORD_SHARE * len(res.papers)))
+        for word in set(tokenize([text])[0]) - LISTING_STEMS:
+            holders = res.retriever.keyword.holders(word)
+            if top in holders and len(holders) <= rare and not holders & ids:
+                return True
+        return False
 
     standalone = standalone_question(
         turn.question, turn.history, catalogue, recall_subject, new_subject

@@ -69,6 +69,13 @@ class RetrievalSettings:
     mode: str = field(
         default="hybrid", metadata={"help": "hybrid (dense + BM25 fused), dense or keyword"}
     )
+    new_subject_margin: float = field(
+        default=0.35,
+        metadata={
+            "help": "in a conversation, how much closer the question alone must match a paper "
+            "outside the conversation's subject than its papers to start a new subject"
+        },
+    )
     new_subject_relevance: float = field(
         default=0.47,
         metadata={

@@ -122,6 +122,13 @@ class KeywordIndex:
             return 0.0
         return sum(1 for f in forms if not f & self._vocabulary) / len(forms)
 
+    def holders(self, token: str) -> set[str]:
+        """The ids of the papers that use one (tokenised) word."""
+        if token not in self._vocabulary:
+            return set()
+        scores = np.asarray(self._bm25.get_scores([token]), dtype=np.float32)
+        return {self.paper_ids[i] for i in np.flatnonzero(scores > 0)}
+
     def knows_any(self, text: str) -> bool:
         """Whether any word of `text` occurs in the indexed papers."""
         return any(token in self._vocabulary for token in tokenize([text])[0])

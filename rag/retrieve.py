@@ -122,6 +122,15 @@ class HybridRetriever(BaseRetriever):
         ]
 
 
+def closeness(retriever: HybridRetriever, query: str, paper_ids: Collection[str]) -> float:
+    """The best chunk cosine of `query` among the papers `paper_ids` (0 when there are none)."""
+    if not paper_ids:
+        return 0.0
+    vector = retriever.index.encoder.encode_query(query)
+    chunks = retriever.index.read_chunks(vector, paper_ids=list(paper_ids))
+    return max((c.score for c in chunks), default=0.0)
+
+
 def to_sources(documents: Sequence[Document], papers: Mapping[str, Paper]) -> list[Source]:
     """Typed sources for retrieved documents; papers missing from the catalogue are skipped.
 

@@ -165,3 +165,16 @@ def test_a_yes_no_question_about_one_paper_is_checked_against_its_record(seed_pi
     answer = seed_pipeline.ask("Was the GTR paper posted in 2024?")
     assert answer.text.startswith("No: \u201cGTR\u201d was published on 2025-03-11")
     assert answer.citations[0].title.startswith("GTR")
+
+
+def test_a_new_subject_after_a_listing_is_not_read_as_a_follow_up(seed_pipeline: Pipeline):
+    """Found in the browser: after "Which entries went up in 2023?", a question about
+    sycophancy was searched together with the six 2023 papers."""
+    first = seed_pipeline.ask("Which entries went up in 2023?")
+    history = [
+        {"role": "user", "content": "Which entries went up in 2023?"},
+        {"role": "assistant", "content": first.text},
+    ]
+    answer = seed_pipeline.ask("Is there a benchmark for sycophancy?", history=history)
+    assert answer.query == "a benchmark for sycophancy?"
+    assert answer.citations[0].title.startswith("Parrot")
