@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from rag.chunking import split_sentences
 from rag.keyword import name_parts, tokenize
-from rag.records import Source
+from rag.records import Paper, Source
 from rag.texts import (
     FIGURE_NOT_GIVEN,
     GAP_AUTHOR_NAMES,
@@ -77,7 +77,8 @@ def asked_quantity(question: str) -> list[str]:
     if first in _COMPARATIVES or match.group("many") and first.endswith("er"):
         # "how much better was the task success?": the figure quantifies the rest of the
         # question ("task success"), not the comparative.
-        return [w for w in tokenize([question])[0] if w not in _QUESTION_WORDS | {first}]
+        words = tokenize([question])[0]
+        return [w for w in words if w not in _QUESTION_WORDS | {first}]
     return [w for w in tokenize([phrase])[0] if w not in _AUXILIARIES]
 
 
@@ -97,9 +98,17 @@ def states_figure(words: Sequence[str], sources: Sequence[Source]) -> bool:
 
 
 def _mentions(name: str, text: str) -> bool:
-    """Whether lowercase `text` names `name` in any written form: "AIME" is in "AIME24", "LM"
-    in "LLMs", "VAEs" in "VAE"."""
-    return any(form in text for form in {w.lower() for w in name_parts(name).split()})
+    """Whether `text` names `name` in any written form: "AIME" is in "AIME24", "LM" in "LLMs",
+    "VAEs" in "VAE". An acronym must appear in capitals: "STEER" the method is not the
+    "steering" of another paper."""
+    lowered = text.lower()
+    for form in name_parts(name).split():
+        if form.isupper() and len(form) > 1:
+            if form in text:  # in capitals, also inside a longer acronym: "LM" in "LLMs"
+                return True
+        elif form.lower() in lowered:
+            return True
+    return False
 
 
 def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:
@@ -110,7 +119,7 @@ def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:
     one that names it need not be the closest in meaning."""
     if not sources:
         return []
-    text = name_parts(" ".join(f"{s.paper.title} {s.paper.abstract}" for s in sources)).lower()
+    text = name_parts(" ".join(f"{s.paper.title} {s.paper.abstract}" for s in sources))
     return sorted(n for n in _names(question) if not _mentions(n, text))
 
 
@@ -121,10 +130,9 @@ def asks_for_names(question: str) -> bool:
 
 def credit_named_papers(question: str, sources: Sequence[Source], floor: float) -> list[Source]:
     """Sources that mention a name the question asks about ("AIME", "ALFWorld", "GPT-4o"),
-    raised to the relevance `floor` when their cosine is lower and ranked before the papers
-    that are neither close nor name it: the encoder gives a bare name little weight, so "which
-    abstracts report AIME results?" scores low against the very papers that name it. Only
-    names with digits or several capitals count."""
+    raised to the relevance `floor` when their cosine is lower and ranked first: the encoder
+    gives a bare name little weight, so "which abstracts report AIME results?" scores low
+    against the very papers that name it. Only names with digits or several capitals count."""
     names = [
         n
         for n in _names(question)
@@ -132,15 +140,35 @@ def credit_named_papers(question: str, sources: Sequence[Source], floor: float) 
     ]
     if not names:
         return list(sources)
-    credited = []
+    naming, others = [], []
     for source in sources:
-        text = name_parts(f"{source.paper.title} {source.paper.abstract}").lower()
-        if source.score < floor and any(_mentions(n, text) for n in names):
-            source = dataclasses.replace(source, score=floor, dense=max(source.dense, floor))
-        credited.append(source)
-    # Papers that name the asked thing go before papers that are neither close nor name it.
-    credited.sort(key=lambda s: s.score < floor)
-    return [dataclasses.replace(s, rank=rank) for rank, s in enumerate(credited, start=1)]
+        text = name_parts(f"{source.paper.title} {source.paper.abstract}")
+        if any(_mentions(n, text) for n in names):
+            naming.append(
+                dataclasses.replace(
+                    source, score=max(source.score, floor), dense=max(source.dense, floor)
+                )
+            )
+        else:
+            others.append(source)
+    # Papers that name the asked thing go first: the question is about it.
+    ranked = naming + others
+    return [dataclasses.replace(s, rank=rank) for rank, s in enumerate(ranked, start=1)]
+
+
+def names_elsewhere(question: str, papers: Sequence[Paper], subject: Sequence[Paper]) -> bool:
+    """Whether the question names something ("STEER", "AIME24") that some paper of the
+    digest mentions and none of `subject` does: then it is about those other papers."""
+    names = _names(question)
+    if not names:
+        return False
+
+    def named(paper: Paper) -> set[str]:
+        text = name_parts(f"{paper.title} {paper.abstract}")
+        return {n for n in names if _mentions(n, text)}
+
+    in_subject = set().union(*(named(p) for p in subject)) if subject else set()
+    return any(named(p) - in_subject for p in papers)
 
 
 def _names(question: str) -> set[str]:

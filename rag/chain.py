@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.abstain import asks_for_names, credit_named_papers, missing_detail, missing_gap
+from rag.abstain import (
+    asks_for_names,
+    credit_named_papers,
+    missing_detail,
+    missing_gap,
+    names_elsewhere,
+)
 from rag.answer import abstain, compose_extractive, content_words, is_list_question, near_miss
 from rag.config import Settings
 from rag.conversation import Message, Standalone, cited_papers, standalone_question
@@ -96,6 +102,12 @@ def understand(turn: Turn, res: Resources) -> Turn:
         ids = {p.paper_id for p in subject}
         if not documents or documents[0].metadata["paper_id"] in ids:
             return False
+        # A name the conversation's papers never mention ("STEER" after a question on
+        # BehaveGPT) is about another paper, however the encoder scores it.
+        keyword = res.retriever.keyword
+        naming = {pid for word in tokenize([question])[0] for pid in keyword.holders(word)}
+        if names_elsewhere(question, [res.papers[pid] for pid in naming], subject):
+            return True
         best, r = documents[0].metadata["dense"], res.settings.retrieval
         if best >= r.new_subject_relevance:
             return True

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 _STEMMER = Stemmer.Stemmer("english")
 _IDS = "paper_ids.json"
 # Bumped whenever `tokenize` changes, so an index kept from an older tokeniser is rebuilt.
-TOKENIZER_VERSION = 2
+TOKENIZER_VERSION = 4
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORDS = frozenset(STOPWORDS_EN)
 # A name glued to digits or joined by punctuation: "AIME24", "AIME'24", "Qwen2.5-7B", "GPT-4o".

@@ -7,6 +7,7 @@ from rag.abstain import (
     credit_named_papers,
     missing_detail,
     missing_gap,
+    names_elsewhere,
     unmentioned_names,
 )
 from rag.records import Paper, Source
@@ -100,3 +101,18 @@ def test_a_near_miss_names_what_the_abstract_lacks():
     )
     assert missing_gap("What does STEER score on GSM8K?", SOURCES)[1] == "anything on GSM8K"
     assert missing_gap("How does STEER keep training stable?", SOURCES) is None
+
+
+def test_an_acronym_is_mentioned_only_in_capitals():
+    steering = Paper("e", "EAST", "Entropic activation steering controls agents.")
+    assert unmentioned_names("What does STEER reweight?", [Source(steering, 0.5, 1)]) == ["STEER"]
+    assert unmentioned_names("What does STEER reweight?", SOURCES) == []
+    nested = Paper("l", "Linguistic Collapse", "Causal LLMs show neural collapse.")
+    assert unmentioned_names("Do LMs collapse?", [Source(nested, 0.5, 1)]) == []
+
+
+def test_a_name_only_other_papers_mention_points_away_from_the_conversation():
+    behave = Paper("b", "BehaveGPT", "A foundation model for user behaviour.")
+    assert names_elsewhere("What learning rate did STEER use?", [STEER, behave], [behave])
+    assert not names_elsewhere("What learning rate did STEER use?", [STEER, behave], [STEER])
+    assert not names_elsewhere("what did they reweight?", [STEER, behave], [behave])

@@ -178,3 +178,16 @@ def test_a_new_subject_after_a_listing_is_not_read_as_a_follow_up(seed_pipeline:
     answer = seed_pipeline.ask("Is there a benchmark for sycophancy?", history=history)
     assert answer.query == "a benchmark for sycophancy?"
     assert answer.citations[0].title.startswith("Parrot")
+
+
+def test_a_name_the_conversation_never_mentions_starts_a_new_subject(seed_pipeline: Pipeline):
+    """Found in the browser: "the STEER paper" after a question on BehaveGPT was answered
+    about BehaveGPT, and then about the paper on activation *steering*."""
+    first = seed_pipeline.ask("Did BehaveGPT get any likes?")
+    history = [
+        {"role": "user", "content": "Did BehaveGPT get any likes?"},
+        {"role": "assistant", "content": first.text},
+    ]
+    answer = seed_pipeline.ask("What learning rate did the STEER paper use?", history=history)
+    assert answer.abstained
+    assert answer.citations[0].title.startswith("Rethinking Entropy Interventions in RLVR")
