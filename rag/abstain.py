@@ -27,8 +27,10 @@ from rag.texts import (
     GAP_AUTHOR_NAMES,
     GAP_FIGURE,
     GAP_HOW_MANY,
+    GAP_MODEL,
     GAP_NAME,
     GAP_WHAT,
+    MODEL_NOT_NAMED,
     NAME_NOT_MENTIONED,
     NO_AUTHOR_NAMES,
 )
@@ -52,6 +54,19 @@ _ASKS_FOR_FIGURE = re.compile(
 _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Za-z]+-?\d[\w.-]*)\b")
 _COMMON_NAMES = frozenset({"AI", "AIs", "LLM", "LLMs", "RL", "ML", "NLP", "VLM", "VLMs", "GPU"})
 FIGURE_WINDOW = 4
+# "Which base model did they fine-tune?", "which specific LLMs were tested?": a question for a
+# named model, which the best paper must name (a name with digits, or a model family).
+_ASKS_FOR_MODEL = re.compile(
+    r"\b(?:which|what)\s+(?:(?:specific|exact|particular|base|backbone|underlying|"
+    r"pre-?trained|language|foundation|open|proprietary)\s+)*(?:models?|llms?|backbones?|"
+    r"model versions?|architectures?)\b",
+    re.I,
+)
+_MODEL_NAME = re.compile(
+    r"\b(?:[A-Za-z]+-?\d[\w.-]*|GPT\w*|ChatGPT|LLaMA\w*|Llama\w*|Qwen\w*|Mistral\w*|"
+    r"Mixtral|Gemini|Gemma\w*|Claude|Grok|DeepSeek\w*|Phi-?\w*|BERT|RoBERTa|T5|ViT|ResNet\w*|"
+    r"LLaVA\w*|Vicuna|Falcon|OPT|PaLM\w*|Pythia)\b"
+)
 _AUXILIARIES = frozenset("did do does is are was were has have had".split())
 _COMPARATIVES = frozenset("more less fewer better worse".split())
 _QUESTION_WORDS = frozenset(
@@ -186,7 +201,14 @@ def missing_gap(question: str, sources: Sequence[Source]) -> tuple[str, str] | N
     words = asked_quantity(question)
     if words and not states_figure(words, sources):
         return FIGURE_NOT_GIVEN, asked_figure(question)
+    if _ASKS_FOR_MODEL.search(question) and sources and not names_a_model(sources[0]):
+        return MODEL_NOT_NAMED, GAP_MODEL
     return None
+
+
+def names_a_model(source: Source) -> bool:
+    """Whether the paper's abstract names a model ("Qwen2.5-7B", "GPT-4", "Gemini")."""
+    return bool(_MODEL_NAME.search(source.paper.abstract))
 
 
 def asked_figure(question: str) -> str:

@@ -15,10 +15,12 @@ NO_AUTHOR_NAMES = (
     " or the organisation it comes from."
 )
 FIGURE_NOT_GIVEN = "The abstracts in the digest do not give that figure."
+MODEL_NOT_NAMED = "The abstract does not name the model asked about."
 NAME_NOT_MENTIONED = "No paper in the digest that fits the question mentions {names}."
 # A near-miss: the paper the question is about, cited, and what its abstract does not give.
 NEAR_MISS = "\u201c{title}\u201d [1] is about this, but its abstract does not give {gap}."
 GAP_FIGURE = "that figure"
+GAP_MODEL = "which model it used"
 GAP_HOW_MANY = "the number of {phrase}"
 GAP_WHAT = "the {phrase}"
 GAP_NAME = "anything on {names}"

@@ -11,7 +11,7 @@ from rag.abstain import (
     unmentioned_names,
 )
 from rag.records import Paper, Source
-from rag.texts import FIGURE_NOT_GIVEN, NO_AUTHOR_NAMES
+from rag.texts import FIGURE_NOT_GIVEN, MODEL_NOT_NAMED, NO_AUTHOR_NAMES
 
 STEER = Paper(
     "s",
@@ -116,3 +116,12 @@ def test_a_name_only_other_papers_mention_points_away_from_the_conversation():
     assert names_elsewhere("What learning rate did STEER use?", [STEER, behave], [behave])
     assert not names_elsewhere("What learning rate did STEER use?", [STEER, behave], [STEER])
     assert not names_elsewhere("what did they reweight?", [STEER, behave], [behave])
+
+
+def test_a_question_for_a_model_needs_the_abstract_to_name_one():
+    assert missing_gap("Which base model did STEER fine-tune?", SOURCES) == (
+        MODEL_NOT_NAMED,
+        "which model it used",
+    )
+    qwen = Paper("q", "Q", "We fine-tune Qwen2.5-7B with a new reward.")
+    assert missing_gap("Which base model did they fine-tune?", [Source(qwen, 0.5, 1)]) is None
