@@ -331,7 +331,11 @@ def records_answer(
     elif parsed.aggregate == "votes":
         answer = compose_vote_total(parsed, matched)
     else:
-        answer = compose_listing(parsed, matched)
+        runners_up: list[Paper] = []
+        if parsed.filters.sort and parsed.filters.limit == 1 and not parsed.filters.nth:
+            second = dataclasses.replace(parsed.filters, limit=None, nth=2)
+            runners_up = filter_papers(turn.subject or tuple(res.papers.values()), second)
+        answer = compose_listing(parsed, matched, runners_up=runners_up)
     if unmatched and not answer.abstained:
         answer = dataclasses.replace(
             answer, text=f"{UNMATCHED_TOPIC.format(topic=unmatched)} {answer.text}"

@@ -47,6 +47,8 @@ SAME_YEAR = "Both are from {year}."
 COMPARE_SAME = "{papers} have the same {field}."
 FIELD_WORDS = {"date": "date", "upvotes": "number of upvotes", "authors": "number of authors"}
 CHECK_YES, CHECK_NO = "Yes:", "No:"
+RUNNERS_UP = "Next {verb} {papers} ({detail}) {marks}."
+MAX_RUNNERS_UP = 3
 ORDINAL_WORDS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 MORE_PAPERS = "{count} more {papers} match but are not listed."
 PAPER_LINE = "- \u201c{title}\u201d ({details})"
@@ -256,6 +258,17 @@ def _superlative_sentence(
     )
 
 
+def _runners_up_sentence(papers: Sequence[Paper], sort: str, first_number: int) -> str:
+    """ "Next come “Y” and “Z” (4 upvotes each) [2][3]." The papers of the next rank."""
+    titles = [f"\u201c{p.title}\u201d" for p in papers]
+    named = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + f" and {titles[-1]}"
+    detail = _sort_detail(papers[0], sort)
+    each = " each" if len(papers) > 1 and sort not in ("newest", "oldest") else ""
+    verb = "comes" if len(papers) == 1 else "come"
+    marks = "".join(f"[{n}]" for n in range(first_number, first_number + len(papers)))
+    return RUNNERS_UP.format(verb=verb, papers=named, detail=f"{detail}{each}", marks=marks)
+
+
 def compose_comparison(parsed: ParsedQuestion, papers: Sequence[Paper]) -> Answer:
     """Two or more papers compared on one field, in that field's order, each with its value."""
     field = parsed.compare or "date"
@@ -342,10 +355,14 @@ def compose_years(parsed: ParsedQuestion, papers: Sequence[Paper]) -> Answer:
 
 
 def compose_listing(
-    parsed: ParsedQuestion, papers: Sequence[Paper], scores: Mapping[str, float] | None = None
+    parsed: ParsedQuestion,
+    papers: Sequence[Paper],
+    scores: Mapping[str, float] | None = None,
+    runners_up: Sequence[Paper] = (),
 ) -> Answer:
     """The papers, in the given order, under a lead naming the filters; an abstention when
-    none match. `scores` (relevance by paper id) fills the sources; absent, 1.0 each."""
+    none match. `scores` (relevance by paper id) fills the sources; absent, 1.0 each. For a
+    superlative, `runners_up` (the papers with the next value) are named after it."""
     if not papers:
         return _no_match(parsed)
     filters, count = parsed.filters, len(papers)
@@ -354,6 +371,11 @@ def compose_listing(
         # A superlative: a sentence, naming every paper that ties for it.
         shown = list(papers[:MAX_LISTED])
         lines = [_superlative_sentence(filters, clauses, shown)]
+        if runners_up and filters.sort:
+            # The next rank, cited after the superlative's papers.
+            following = list(runners_up[:MAX_RUNNERS_UP])
+            lines[0] += " " + _runners_up_sentence(following, filters.sort, len(shown) + 1)
+            shown += following
     else:
         shown = list(papers[:MAX_LISTED])
         lines = [_lead(filters, clauses, count)]

@@ -306,3 +306,12 @@ def test_a_yes_no_question_about_one_paper_states_the_deciding_field():
     parsed = ask("Was Last Switch Bandits posted in 2023?")
     assert checked_field(parsed.filters) == "date"
     assert compose_check(parsed, BANDITS).text.startswith("Yes: ")
+
+
+def test_a_superlative_names_the_next_rank_with_its_value_and_cites_it():
+    parsed = ask("Which paper has the most upvotes?")
+    answer = compose_listing(parsed, [BANDITS], runners_up=[PARROT, GAMES][:1])
+    assert answer.text.endswith(
+        "Next comes \u201cParrot: A Sycophancy Benchmark\u201d (4 upvotes) [2]."
+    )
+    assert [c.title for c in answer.citations] == [BANDITS.title, PARROT.title]
