@@ -130,13 +130,26 @@ def answer_html(answer: Answer, key: str, papers: Mapping[str, Paper]) -> str:
 def not_covered_html(answer: Answer, key: str) -> str:
     """The clear "not covered" state: the reason, then the nearest papers, marked not cited."""
     reason = answer.text.split(" The nearest papers")[0].strip() or NOT_COVERED
-    nearest = answer.sources[:NEAREST_SHOWN]
+    # A near-miss cites the paper it is about: its card is numbered, the others are nearest.
+    cited = {c.paper_id: c for c in answer.citations}
+    about = "".join(
+        source_card(
+            s.paper,
+            s.score,
+            "",
+            f"{key}-{cited[s.paper.paper_id].number}",
+            f"[{cited[s.paper.paper_id].number}]",
+        )
+        for s in answer.sources
+        if s.paper.paper_id in cited
+    )
+    nearest = [s for s in answer.sources if s.paper.paper_id not in cited][:NEAREST_SHOWN]
     cards = "".join(
         source_card(s.paper, s.score, "", f"{key}-near-{i}", "nearest")
         for i, s in enumerate(nearest, start=1)
     )
     lead = f'<div class="nearest-lead">{APP_NEAREST_LEAD}</div>' if nearest else ""
-    return f'<div class="not-covered"><strong>{escape(reason)}</strong>{lead}{cards}</div>'
+    return f'<div class="not-covered"><strong>{escape(reason)}</strong>{about}{lead}{cards}</div>'
 
 
 def error_html(message: str) -> str:

@@ -22,7 +22,7 @@ from app import EXAMPLES, build_app, serve
 from rag import Pipeline
 from rag.feedback import FEEDBACK_FILE, read_feedback
 from rag.records import Answer, Citation, Paper, Source
-from rag.texts import APP_COMMENT_SAVED, EMPTY_QUESTION, NOT_COVERED
+from rag.texts import APP_COMMENT_SAVED, APP_NEAREST_LEAD, EMPTY_QUESTION, NOT_COVERED
 from rag.ui_format import (
     answer_html,
     link_citations,
@@ -486,3 +486,15 @@ def test_the_bad_question_catalogue_through_the_app_api_leaves_it_serving(served
     # Still up and answering as before.
     again = client.predict("How quickly do soil microbes respond to drought?", api_name="/ask")
     assert again["citations"][0]["title"] == "Soil Microbes Respond to Drought Within Days"
+
+
+def test_a_near_miss_numbers_the_card_of_the_paper_it_is_about() -> None:
+    about = Source(make_paper("Paper 1", "p1"), 0.5, 1)
+    others = tuple(Source(make_paper(f"Paper {i}", f"p{i}"), 0.2, i) for i in range(2, 5))
+    citation = Citation(1, "p1", "Paper 1", None, "")
+    text = "\u201cPaper 1\u201d [1] is about this, but its abstract does not give that figure."
+    answer = Answer("lr?", text, citations=(citation,), sources=(about, *others), abstained=True)
+    html = answer_html(answer, "a6", {})
+    assert 'id="a6-1"' in html and '<span class="source-num">[1]</span>' in html
+    assert html.count('class="source-card"') == 4
+    assert html.index("Paper 1") < html.index(APP_NEAREST_LEAD)
