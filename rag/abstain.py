@@ -45,7 +45,7 @@ _ASKS_FOR_NAMES = re.compile(
 _ASKS_FOR_FIGURE = re.compile(
     r"\bhow (many|much) (?P<many>[\w\- ]{2,40}?)\b(did|do|does|were|was|is|are|in|for|on|"
     r"would|could|had|has|have|it|they)\b"
-    r"|\bwhat (?P<what>[\w\- ]{0,30}?\b(score|accuracy|rate|size|budget|cost|number|"
+    r"|\bwhat (?P<what>[\w\- ]{0,30}?\b(?P<unit>score|accuracy|rate|size|budget|cost|number|"
     r"percentage|speed ?up|coefficient|constant|value|weight|threshold|temperature|ratio|factor|"
     r"quantile|discount|horizon|dimension|epochs|steps|count|amount|length|duration))s?\b",
     re.IGNORECASE,
@@ -69,6 +69,11 @@ _MODEL_NAME = re.compile(
 )
 _AUXILIARIES = frozenset("did do does is are was were has have had".split())
 _COMPARATIVES = frozenset("more less fewer better worse".split())
+# Units that say little alone ("what learning rate", "what model size"): the words before
+# them count too.
+_GENERIC_UNITS = frozenset(
+    "score accuracy rate size budget cost number percentage count amount length value".split()
+)
 _QUESTION_WORDS = frozenset(
     "how much mani what which did do doe is are was were ha have had".split()
 )
@@ -94,6 +99,10 @@ def asked_quantity(question: str) -> list[str]:
         # question ("task success"), not the comparative.
         words = tokenize([question])[0]
         return [w for w in words if w not in _QUESTION_WORDS | {first}]
+    if match.group("unit") and match.group("unit").lower() not in _GENERIC_UNITS:
+        # "what entropy threshold": the number must be a threshold, not any number near
+        # "entropy", which a paper on entropy puts next to every figure it gives.
+        return tokenize([match.group("unit")])[0]
     return [w for w in tokenize([phrase])[0] if w not in _AUXILIARIES]
 
 

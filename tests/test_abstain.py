@@ -125,3 +125,17 @@ def test_a_question_for_a_model_needs_the_abstract_to_name_one():
     )
     qwen = Paper("q", "Q", "We fine-tune Qwen2.5-7B with a new reward.")
     assert missing_gap("Which base model did they fine-tune?", [Source(qwen, 0.5, 1)]) is None
+
+
+def test_a_specific_unit_must_itself_stand_next_to_the_number():
+    cure = Paper(
+        "c",
+        "CURE",
+        "CURE keeps entropy 5% higher and improves accuracy by 3 points on six benchmarks.",
+    )
+    sources = [Source(cure, 0.5, 1)]
+    assert asked_quantity("What exact entropy threshold does CURE use?") == ["threshold"]
+    assert missing_gap("What exact entropy threshold does CURE use?", sources)[1] == (
+        "the exact entropy threshold"
+    )
+    assert missing_detail("What accuracy gain does CURE report?", sources) is None
