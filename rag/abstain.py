@@ -144,7 +144,7 @@ def unmentioned_names(question: str, sources: Sequence[Source]) -> list[str]:
     if not sources:
         return []
     text = name_parts(" ".join(f"{s.paper.title} {s.paper.abstract}" for s in sources))
-    return sorted(n for n in _names(question) if not _mentions(n, text))
+    return sorted(n for n in question_names(question) if not _mentions(n, text))
 
 
 def asks_for_names(question: str) -> bool:
@@ -159,7 +159,7 @@ def credit_named_papers(question: str, sources: Sequence[Source], floor: float) 
     against the very papers that name it. Only names with digits or several capitals count."""
     names = [
         n
-        for n in _names(question)
+        for n in question_names(question)
         if sum(c.isupper() for c in n) >= 2 or any(c.isdigit() for c in n)
     ]
     if not names:
@@ -183,7 +183,7 @@ def credit_named_papers(question: str, sources: Sequence[Source], floor: float) 
 def names_elsewhere(question: str, papers: Sequence[Paper], subject: Sequence[Paper]) -> bool:
     """Whether the question names something ("STEER", "AIME24") that some paper of the
     digest mentions and none of `subject` does: then it is about those other papers."""
-    names = _names(question)
+    names = question_names(question)
     if not names:
         return False
 
@@ -195,7 +195,8 @@ def names_elsewhere(question: str, papers: Sequence[Paper], subject: Sequence[Pa
     return any(named(p) - in_subject for p in papers)
 
 
-def _names(question: str) -> set[str]:
+def question_names(question: str) -> set[str]:
+    """The names a question uses: acronyms and names with digits ("STEER", "AIME24")."""
     return {m.group(0) for m in _NAME.finditer(question)} - _COMMON_NAMES
 
 

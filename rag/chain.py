@@ -28,6 +28,7 @@ from rag.abstain import (
     missing_detail,
     missing_gap,
     names_elsewhere,
+    question_names,
 )
 from rag.answer import abstain, compose_extractive, content_words, is_list_question, near_miss
 from rag.config import Settings
@@ -104,10 +105,12 @@ def understand(turn: Turn, res: Resources) -> Turn:
             return False
         # A name the conversation's papers never mention ("STEER" after a question on
         # BehaveGPT) is about another paper, however the encoder scores it.
-        keyword = res.retriever.keyword
-        naming = {pid for word in tokenize([question])[0] for pid in keyword.holders(word)}
-        if names_elsewhere(question, [res.papers[pid] for pid in naming], subject):
-            return True
+        if names := question_names(question):
+            # Only the papers that use a name's words can mention it.
+            words = tokenize([" ".join(names)])[0]
+            naming = {pid for word in words for pid in res.retriever.keyword.holders(word)}
+            if names_elsewhere(question, [res.papers[pid] for pid in naming], subject):
+                return True
         best, r = documents[0].metadata["dense"], res.settings.retrieval
         if best >= r.new_subject_relevance:
             return True
@@ -181,10 +184,14 @@ def compared_papers(
             documents = res.retriever.search(part, k=COMPARE_CANDIDATES)
             close = [res.papers[d.metadata["paper_id"]] for d in documents]
             close = [p for p in close if p not in found]
-            words = set(content_words(part))
-            named = sorted(close, key=lambda p: -len(words & content_words(p.title)))
+            named = sorted(close, key=lambda p: -shared_title_words(part, p))
         found += named[:1]
     return tuple(found)
+
+
+def shared_title_words(text: str, paper: Paper) -> int:
+    """How many content words of `text` the paper's title has: readers name a paper by them."""
+    return len(content_words(text) & content_words(paper.title))
 
 
 def answered_from_records(turn: Turn) -> bool:
@@ -312,8 +319,7 @@ def checked_paper(turn: Turn, res: Resources) -> Paper | None:
         return named[0]
     documents = res.retriever.search(parsed.topic, k=COMPARE_CANDIDATES)
     close = [res.papers[d.metadata["paper_id"]] for d in documents]
-    words = content_words(parsed.topic)
-    titled = [p for p in close if words & content_words(p.title)]
+    titled = [p for p in close if shared_title_words(parsed.topic, p)]
     return titled[0] if titled else None
 
 
@@ -323,7 +329,8 @@ def records_answer(
     """The answer from the paper records: a field, a year span, a vote total or a listing of
     the papers the filters select (the conversation's papers when it refers to them).
     `unmatched`: words of the question that matched no paper, said before the answer."""
-    matched = filter_papers(turn.subject or tuple(res.papers.values()), parsed.filters)
+    pool = turn.subject or tuple(res.papers.values())
+    matched = filter_papers(pool, parsed.filters)
     if parsed.asks_for and matched:
         answer = compose_field_answer(parsed, matched[0], METADATA_MATCH_SCORE)
     elif parsed.aggregate == "years":
@@ -334,7 +341,7 @@ def records_answer(
         runners_up: list[Paper] = []
         if parsed.filters.sort and parsed.filters.limit == 1 and not parsed.filters.nth:
             second = dataclasses.replace(parsed.filters, limit=None, nth=2)
-            runners_up = filter_papers(turn.subject or tuple(res.papers.values()), second)
+            runners_up = filter_papers(pool, second)
         answer = compose_listing(parsed, matched, runners_up=runners_up)
     if unmatched and not answer.abstained:
         answer = dataclasses.replace(
@@ -365,8 +372,8 @@ def named_paper(turn: Turn, res: Resources, relevant: Sequence[Source]) -> Sourc
         return by_id.get(paper.paper_id) or Source(paper, METADATA_MATCH_SCORE, 1)
     if relevant:
         return relevant[0]
-    words = content_words(turn.parsed.topic)
-    overlap = [(len(words & content_words(s.paper.title)), -s.rank, s) for s in turn.sources[:3]]
+    topic = turn.parsed.topic
+    overlap = [(shared_title_words(topic, s.paper), -s.rank, s) for s in turn.sources[:3]]
     best = max(overlap, key=lambda item: item[:2], default=(0, 0, None))
     return best[2] if best[0] else None
 

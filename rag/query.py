@@ -51,8 +51,6 @@ from rag.vocabulary import (
 )
 from rag.when import NUMBER, PUBLISHED, blank, number, time_filters
 
-AGGREGATES = ("count", "years", "votes")
-
 
 @dataclass(frozen=True)
 class ParsedQuestion:
