@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.chunking import split_sentences
 from rag.config import AnswerSettings
-from rag.records import Answer, Citation, Source
+from rag.records import Answer, Citation, Source, short_title
 from rag.texts import LIST_LEAD, NEAR_MISS, NEAREST_PAPERS_LEAD, NOT_COVERED
 
 Encode = Callable[[Sequence[str]], np.ndarray]
@@ -115,12 +115,6 @@ def is_list_question(question: str) -> bool:
 
 def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
-
-
-def short_title(title: str) -> str:
-    """The part of a title before its subtitle: 'GTR: Guided ...' -> 'GTR'."""
-    head = title.split(":", 1)[0].strip()
-    return head if len(head) >= 3 else title
 
 
 def third_person(sentence: str, title: str) -> str:

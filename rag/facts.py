@@ -15,11 +15,11 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping, Sequence
 
-from rag.answer import short_title, with_citation
+from rag.answer import with_citation
 from rag.chunking import split_sentences
 from rag.filters import QueryFilters, filter_papers
 from rag.query import ParsedQuestion
-from rag.records import Answer, Citation, Paper, Source
+from rag.records import Answer, Citation, Paper, Source, short_title
 
 MAX_LISTED = 10
 MODE = "metadata"
@@ -36,6 +36,7 @@ YEARS_LEAD = (
     "The digest's {count} span {first} to {last}: {counts}. The oldest is \u201c{oldest}\u201d"
     " ({oldest_date}) [1] and the newest \u201c{newest}\u201d ({newest_date}) [2]."
 )
+YEARS_ONE = "The only dated paper is \u201c{title}\u201d ({date}) [1]."
 YEARS_UNDATED = "{papers} {verb} no date."
 VOTES_LEAD = "The papers in the digest{scope} have {total} in total, on {voted} of {count}:"
 COMPARE_LEAD = {
@@ -43,7 +44,7 @@ COMPARE_LEAD = {
     "upvotes": "{first} has the most upvotes; then {rest}.",
     "authors": "{first} has the most authors; then {rest}.",
 }
-SAME_YEAR = "Both are from {year}."
+SAME_YEAR = "Both are from {year} [1][2]."
 COMPARE_SAME = "{papers} have the same {field}."
 FIELD_WORDS = {"date": "date", "upvotes": "number of upvotes", "authors": "number of authors"}
 CHECK_YES, CHECK_NO = "Yes:", "No:"
@@ -330,25 +331,28 @@ def compose_years(parsed: ParsedQuestion, papers: Sequence[Paper]) -> Answer:
         per_year[paper.published.year] = per_year.get(paper.published.year, 0) + 1
     counts = ", ".join(f"{year} ({count})" for year, count in sorted(per_year.items()))
     first, last = dated[0], dated[-1]
-    text = YEARS_LEAD.format(
-        count=_plural(len(dated), "dated paper"),
-        first=first.published.year,
-        last=last.published.year,
-        counts=counts,
-        oldest=first.title,
-        oldest_date=first.published.isoformat(),
-        newest=last.title,
-        newest_date=last.published.isoformat(),
-    )
+    if len(dated) == 1:
+        text = YEARS_ONE.format(title=first.title, date=first.published.isoformat())
+    else:
+        text = YEARS_LEAD.format(
+            count=_plural(len(dated), "dated paper"),
+            first=first.published.year,
+            last=last.published.year,
+            counts=counts,
+            oldest=first.title,
+            oldest_date=first.published.isoformat(),
+            newest=last.title,
+            newest_date=last.published.isoformat(),
+        )
     if undated := len(papers) - len(dated):
         verb = "has" if undated == 1 else "have"
         text += " " + YEARS_UNDATED.format(papers=_plural(undated, "paper"), verb=verb)
-    shown = [first, last] + [p for p in dated[1:-1]]
+    shown = list(dict.fromkeys([first, last, *dated[1:-1]]))
     sources = [Source(p, METADATA_MATCH_SCORE, n) for n, p in enumerate(shown, start=1)]
     return Answer(
         question=parsed.question,
         text=text,
-        citations=(_citation(1, first), _citation(2, last)),
+        citations=tuple(_citation(n, p) for n, p in enumerate(shown[:2], start=1)),
         sources=tuple(sources),
         mode=MODE,
     )

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from rag.metrics import cited_numbers, split_statements, strip_citations
-from rag.records import Citation, Paper, Sentence, Source
+from rag.records import Citation, Paper, Sentence, Source, short_title
 from rag.support import Support
 
 INSTRUCTIONS = (
@@ -104,11 +104,22 @@ def citation_grammar(sources: int, sentences: int = 3) -> str:
 
 
 def evidence_text(paper: Paper) -> str:
-    """What a citation of `paper` vouches for: its record (title, date, byline, upvotes) and
-    its abstract, so claims about metadata are checked against the metadata."""
-    date = paper.published.isoformat() if paper.published else "undated"
-    byline = f" {paper.byline}." if paper.byline else ""
-    return f"{paper.title}. Published {date}.{byline} {paper.upvotes} upvotes.\n{paper.abstract}"
+    """What a citation of `paper` vouches for: its record and its abstract. The record is
+    written one field per sentence, each naming the paper, because an answer from the
+    records states one field per sentence ("“GTR” has 2 upvotes") and the support
+    judge compares sentences with sentences."""
+    name = f"“{short_title(paper.title)}”"
+    if paper.published:
+        inferred = " (year inferred from the listing)" if paper.year_inferred else ""
+        dated = f"{name} was published on {paper.published.isoformat()}{inferred}."
+    else:
+        dated = f"{name} is undated."
+    facts = [dated, f"{name} has {paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}."]
+    if paper.organization:
+        facts.append(f"{name} was published by {paper.organization}.")
+    elif paper.byline:
+        facts.append(f"{name} has {paper.byline}.")
+    return f"{paper.title}. {' '.join(facts)}\n{paper.abstract}"
 
 
 @dataclass(frozen=True)

@@ -113,8 +113,20 @@ def split_statements(text: str) -> list[str]:
             if body:
                 statements.append(body)
             continue
-        statements.extend(split_sentences(line))
+        statements.extend(_rejoin_quoted(split_sentences(line)))
     return statements
+
+
+def _rejoin_quoted(pieces: Sequence[str]) -> list[str]:
+    """Sentences with any split inside a quotation undone: a quoted title such as
+    “Is Model Collapse Inevitable? Breaking the Curse ...” is part of its sentence."""
+    joined: list[str] = []
+    for piece in pieces:
+        if joined and joined[-1].count("“") > joined[-1].count("”"):
+            joined[-1] = f"{joined[-1]} {piece}"
+        else:
+            joined.append(piece)
+    return joined
 
 
 def cited_numbers(statement: str) -> list[int]:

@@ -11,6 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 
+def short_title(title: str) -> str:
+    """The part of a title before its subtitle: 'GTR: Guided ...' -> 'GTR'."""
+    head = title.split(":", 1)[0].strip()
+    return head if len(head) >= 3 else title
+
+
 @dataclass(frozen=True)
 class Paper:
     """One paper of a digest, as parsed from a listing or a JSON file."""

@@ -276,7 +276,7 @@ def test_a_comparison_orders_the_papers_by_the_field_and_states_each_value():
     answer = compose_comparison(parsed, [BANDITS, GAMES])
     assert answer.text.startswith("\u201cPlaying Repeated Games\u201d (2023-05-26) [1] came first")
     assert "\u201cLast Switch Bandits\u201d (2023-06-01) [2]" in answer.text
-    assert "Both are from 2023." in answer.text
+    assert "Both are from 2023 [1][2]." in answer.text
     votes = compose_comparison(ask("Does bandits have more votes than games?"), [GAMES, BANDITS])
     assert votes.text.startswith("\u201cLast Switch Bandits\u201d (4 upvotes) [1] has the most")
 
@@ -286,6 +286,13 @@ def test_the_years_answer_counts_each_year_and_cites_the_ends():
     assert "span 2023 to 2025: 2023 (1), 2025 (1)" in answer.text
     assert "1 paper has no date." in answer.text
     assert [c.title for c in answer.citations] == [GAMES.title, PARROT.title]
+
+
+def test_the_years_answer_of_one_dated_paper_names_it_once():
+    answer = compose_years(ask("What years does the digest cover?"), [PARROT, UNDATED])
+    assert answer.text.startswith(f"The only dated paper is \u201c{PARROT.title}\u201d")
+    assert "span" not in answer.text
+    assert [c.title for c in answer.citations] == [PARROT.title]
 
 
 def test_the_vote_total_adds_up_and_lists_the_voted_papers():

@@ -161,10 +161,11 @@ def test_markers_go_before_the_final_stop():
 
 def test_evidence_is_the_record_and_the_abstract():
     evidence = evidence_text(SOIL.paper)
+    name = "\u201cSoil Microbes Respond to Drought Within Days\u201d"
     assert evidence.startswith(
-        "Soil Microbes Respond to Drought Within Days. Published 2025-03-02."
+        f"Soil Microbes Respond to Drought Within Days. {name} was published on 2025-03-02."
     )
-    assert "3 authors." in evidence
+    assert f"{name} has 3 authors." in evidence
     assert evidence.endswith(SOIL.paper.abstract)
 
 

@@ -246,3 +246,8 @@ def test_all_gold_with_more_gold_than_k_needs_a_top_k_of_gold_only():
     gold = {"big": {"a", "b", "c", "d"}}
     assert retrieval_scores({"big": ["a", "b", "x"]}, gold, k=2)["big"]["all_gold@2"] == 1.0
     assert retrieval_scores({"big": ["a", "x", "b"]}, gold, k=2)["big"]["all_gold@2"] == 0.0
+
+
+def test_a_question_mark_inside_a_quoted_title_does_not_end_the_statement():
+    text = "\u201cIs Model Collapse Inevitable? Breaking the Curse\u201d has 14 authors [1]."
+    assert split_statements(text) == [text]
