@@ -25,10 +25,12 @@ from rag.records import Paper, Source
 from rag.texts import (
     FIGURE_NOT_GIVEN,
     GAP_AUTHOR_NAMES,
+    GAP_CHOICE,
     GAP_FIGURE,
     GAP_HOW_MANY,
     GAP_MODEL,
     GAP_NAME,
+    GAP_VERSION,
     GAP_WHAT,
     MODEL_NOT_NAMED,
     NAME_NOT_MENTIONED,
@@ -41,13 +43,20 @@ _ASKS_FOR_NAMES = re.compile(
     r"|which (university|universities|institutions?|institutes?|labs?)|affiliat\w*)\b",
     re.IGNORECASE,
 )
+# Nouns that name a measured quantity: a question for one ("what latency reduction", "what
+# AUC", "what learning rate") wants a number.
+MEASURES = (
+    "score accuracy rate size budget cost number percentage speed.?up coefficient constant value "
+    "weight threshold temperature ratio factor quantile discount horizon dimension epochs steps "
+    "count amount length duration latency reduction improvement gain drop increase decrease "
+    "overhead throughput auc perplexity"
+).split()
+_MEASURE = f"(?:{'|'.join(MEASURES)})"
 # The quantity asked for: "how many GPU hours", "what AIME24 score", "what learning rate".
 _ASKS_FOR_FIGURE = re.compile(
     r"\bhow (many|much) (?P<many>[\w\- ]{2,40}?)\b(did|do|does|were|was|is|are|in|for|on|"
     r"would|could|had|has|have|it|they)\b"
-    r"|\bwhat (?P<what>[\w\- ]{0,30}?\b(?P<unit>score|accuracy|rate|size|budget|cost|number|"
-    r"percentage|speed ?up|coefficient|constant|value|weight|threshold|temperature|ratio|factor|"
-    r"quantile|discount|horizon|dimension|epochs|steps|count|amount|length|duration))s?\b",
+    rf"|\bwhat (?P<what>[\w\- ]{{0,30}}?\b(?P<unit>{_MEASURE}(?:\s+{_MEASURE})*))s?\b",
     re.IGNORECASE,
 )
 # An acronym or a name with digits: "GSM8K", "AIME24", "STEER", "GPT-4".
@@ -62,18 +71,39 @@ _ASKS_FOR_MODEL = re.compile(
     r"model versions?|architectures?)\b",
     re.I,
 )
-_MODEL_NAME = re.compile(
-    r"\b(?:[A-Za-z]+-?\d[\w.-]*|GPT\w*|ChatGPT|LLaMA\w*|Llama\w*|Qwen\w*|Mistral\w*|"
-    r"Mixtral|Gemini|Gemma\w*|Claude|Grok|DeepSeek\w*|Phi-?\w*|BERT|RoBERTa|T5|ViT|ResNet\w*|"
-    r"LLaVA\w*|Vicuna|Falcon|OPT|PaLM\w*|Pythia)\b"
+# Model families named without digits ("Gemini", "LLaMA"); a name with digits ("LLaVA-7b",
+# "Qwen2.5") counts as a model when a size or a model word stands near it, so "COVID-19"
+# does not.
+_MODEL_FAMILY = re.compile(
+    r"\b(?:GPT\w*|ChatGPT|LLaMA\w*|Llama\w*|Qwen\w*|Mistral\w*|Mixtral|Gemini|Gemma\w*|Claude|"
+    r"Grok|DeepSeek\w*|Phi-?\w*|BERT|RoBERTa|T5|ViT|ResNet\w*|LLaVA\w*|Vicuna|Falcon|OPT|"
+    r"PaLM\w*|Pythia)\b"
+)
+_NAME_WITH_DIGITS = re.compile(r"\b[A-Za-z]+-?\d[\w.-]*")
+_MODEL_SIZE = re.compile(r"\d(?:\.\d+)?[BbMm]\b")
+_MODEL_CONTEXT = re.compile(
+    r"\b(?:models?|llms?|lms?|networks?|backbones?|checkpoints?|transformers?)\b", re.I
+)
+MODEL_CONTEXT_CHARS = 40
+# "Which exact Gemini and Grok versions", "what version of GPT-4": a version is a name with
+# digits, which a family name alone does not give.
+_ASKS_FOR_VERSION = re.compile(r"\b(?:which|what)\b[^?]{0,60}?\bversions?\b", re.I)
+# "PPO or GRPO?": a choice between names, which the paper asked about must make.
+_CHOICE = re.compile(
+    r"\b((?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Za-z]+-?\d[\w.-]*))\s*,?\s+or\s+"
+    r"((?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Za-z]+-?\d[\w.-]*))\b"
 )
 _AUXILIARIES = frozenset("did do does is are was were has have had".split())
 _COMPARATIVES = frozenset("more less fewer better worse".split())
 # Units that say little alone ("what learning rate", "what model size"): the words before
 # them count too.
 _GENERIC_UNITS = frozenset(
-    "score accuracy rate size budget cost number percentage count amount length value".split()
+    "score accuracy rate size budget cost number percentage count amount length value "
+    "reduction improvement gain drop increase decrease overhead".split()
 )
+# A change in a measure, whichever word states it.
+_CHANGE = frozenset(tokenize(["gain improvement increase boost reduction decrease drop"])[0])
+_DETERMINERS = frozenset("the a an their its this that".split())
 _QUESTION_WORDS = frozenset(
     "how much mani what which did do doe is are was were ha have had".split()
 )
@@ -90,6 +120,9 @@ def asked_quantity(question: str) -> list[str]:
     if not match:
         return []
     phrase = match.group("many") or match.group("what") or ""
+    if match.group("what"):
+        # "what was the largest model size": the quantity follows the verb and article.
+        phrase = " ".join(_without_leading(phrase.split(), _AUXILIARIES | _DETERMINERS))
     first = phrase.split()[0].lower() if phrase.split() else ""
     # "how much did it improve", "how much does it matter" ask about a degree, not a figure.
     if first in _AUXILIARIES:
@@ -99,11 +132,24 @@ def asked_quantity(question: str) -> list[str]:
         # question ("task success"), not the comparative.
         words = tokenize([question])[0]
         return [w for w in words if w not in _QUESTION_WORDS | {first}]
-    if match.group("unit") and match.group("unit").lower() not in _GENERIC_UNITS:
+    unit = (match.group("unit") or "").lower().split()
+    if unit and unit[-1] not in _GENERIC_UNITS:
         # "what entropy threshold": the number must be a threshold, not any number near
         # "entropy", which a paper on entropy puts next to every figure it gives.
-        return tokenize([match.group("unit")])[0]
-    return [w for w in tokenize([phrase])[0] if w not in _AUXILIARIES]
+        words = tokenize([" ".join(unit)])[0]
+    else:
+        words = [w for w in tokenize([phrase])[0] if w not in _AUXILIARIES]
+    if set(words) & _CHANGE:
+        # A change is stated in any of its words ("a 152% improvement" answers "what gain"),
+        # and a number next to a name the question asks about ("on ALFWorld") is its figure.
+        words += sorted(_CHANGE) + tokenize([" ".join(sorted(question_names(question)))])[0]
+    return words
+
+
+def _without_leading(words: list[str], skipped: frozenset[str]) -> list[str]:
+    while len(words) > 1 and words[0].lower() in skipped:
+        words = words[1:]
+    return words
 
 
 def states_figure(words: Sequence[str], sources: Sequence[Source]) -> bool:
@@ -205,27 +251,68 @@ def missing_gap(question: str, sources: Sequence[Source]) -> tuple[str, str] | N
     figure", "GSM8K"), or None when it may."""
     if asks_for_names(question):
         return NO_AUTHOR_NAMES, GAP_AUTHOR_NAMES
-    if names := unmentioned_names(question, sources):
+    if names := sorted(set(unmentioned_names(question, sources)) - _chosen(question, sources)):
         listed = ", ".join(names)
         return NAME_NOT_MENTIONED.format(names=listed), GAP_NAME.format(names=listed)
     words = asked_quantity(question)
     if words and not states_figure(words, sources):
         return FIGURE_NOT_GIVEN, asked_figure(question)
-    if _ASKS_FOR_MODEL.search(question) and sources and not names_a_model(sources[0]):
-        return MODEL_NOT_NAMED, GAP_MODEL
+    if sources and (gap := _missing_name(question, sources[0])):
+        return gap
     return None
 
 
-def names_a_model(source: Source) -> bool:
-    """Whether the paper's abstract names a model ("Qwen2.5-7B", "GPT-4", "Gemini")."""
-    return bool(_MODEL_NAME.search(source.paper.abstract))
+def _chosen(question: str, sources: Sequence[Source]) -> set[str]:
+    """The options of a choice ("PPO or GRPO?") when the best paper names one of them: the
+    other option need not be in the digest."""
+    choice = _CHOICE.search(question)
+    if not choice or not sources:
+        return set()
+    text = name_parts(f"{sources[0].paper.title} {sources[0].paper.abstract}")
+    return set(choice.groups()) if any(_mentions(n, text) for n in choice.groups()) else set()
+
+
+def _missing_name(question: str, source: Source) -> tuple[str, str] | None:
+    """The named thing a question asks of its paper (a model, a version, one of two named
+    options) that the paper's abstract does not name."""
+    if _ASKS_FOR_VERSION.search(question) and not names_a_model(source, versioned=True):
+        return MODEL_NOT_NAMED, GAP_VERSION
+    if _ASKS_FOR_MODEL.search(question) and not names_a_model(source):
+        return MODEL_NOT_NAMED, GAP_MODEL
+    choice = _CHOICE.search(question)
+    text = name_parts(f"{source.paper.title} {source.paper.abstract}")
+    if choice and not any(_mentions(name, text) for name in choice.groups()):
+        options = " or ".join(choice.groups())
+        return NAME_NOT_MENTIONED.format(names=options), GAP_CHOICE.format(options=options)
+    return None
+
+
+def names_a_model(source: Source, versioned: bool = False) -> bool:
+    """Whether the paper's abstract names a model ("Qwen2.5-7B", "GPT-4", "Gemini"); with
+    `versioned`, a model name with digits ("Gemini 2.5" is "Gemini" and "2.5": not enough)."""
+    text = source.paper.abstract
+    if not versioned and _MODEL_FAMILY.search(text):
+        return True
+    for match in _NAME_WITH_DIGITS.finditer(text):
+        around = text[
+            max(0, match.start() - MODEL_CONTEXT_CHARS) : match.end() + MODEL_CONTEXT_CHARS
+        ]
+        if (
+            _MODEL_SIZE.search(match.group(0))
+            or _MODEL_CONTEXT.search(around)
+            or _MODEL_FAMILY.match(match.group(0))
+        ):
+            return True
+    return False
 
 
 def asked_figure(question: str) -> str:
     """The figure asked for, as a noun phrase: "the learning rate", "the number of GPU hours"."""
     match = _ASKS_FOR_FIGURE.search(question)
     many = match and (match.group("many") or "").strip()
-    what = match and (match.group("what") or "").strip()
+    what = match and " ".join(
+        _without_leading((match.group("what") or "").split(), _AUXILIARIES | _DETERMINERS)
+    )
     if many and many.split()[0].lower() not in _AUXILIARIES | _COMPARATIVES:
         return GAP_HOW_MANY.format(phrase=many)
     if what:

@@ -139,3 +139,50 @@ def test_a_specific_unit_must_itself_stand_next_to_the_number():
         "the exact entropy threshold"
     )
     assert missing_detail("What accuracy gain does CURE report?", sources) is None
+
+
+def _source(abstract: str, title: str = "A paper") -> list[Source]:
+    return [Source(paper=Paper("p", title, abstract), score=0.6, rank=1)]
+
+
+def test_a_quantity_after_the_verb_and_article_is_still_asked_for():
+    question = "In Linguistic Collapse, what was the largest model size they trained?"
+    assert asked_quantity(question) == ["largest", "model", "size"]
+    no_size = _source("Models of several sizes are trained on TinyStories.")
+    assert missing_gap(question, no_size)[1] == "the largest model size"
+    assert missing_gap(question, _source("The largest model size is 410M parameters.")) is None
+
+
+def test_a_change_is_stated_in_any_change_word_or_next_to_the_asked_benchmark():
+    question = "What gains does EPO report on ScienceWorld and ALFWorld?"
+    stated = _source("EPO achieves a 152% improvement on ScienceWorld and ALFWorld.")
+    assert missing_gap(question, stated) is None
+    latency = "What latency reduction does it achieve for private inference?"
+    vague = _source("Private inference suffers from latency overheads. We remove 2 nonlinear layers.")
+    assert missing_gap(latency, vague) == (FIGURE_NOT_GIVEN, "the latency reduction")
+
+
+def test_a_name_with_digits_is_a_model_only_beside_a_size_or_a_model_word():
+    covid = "The COVID-19 pandemic raised suicide risk. We fine-tuned a state-of-the-art model."
+    assert missing_detail("Which language model was fine-tuned?", _source(covid)) == (
+        MODEL_NOT_NAMED
+    )
+    llava = "GTR improves the LLaVA-7b model across visual environments."
+    assert missing_detail("Which base model did GTR fine-tune?", _source(llava)) is None
+
+
+def test_a_question_for_versions_needs_a_versioned_model_name():
+    families = _source("Frontier models such as ChatGPT, Grok and Gemini were put in therapy.")
+    question = "Which exact Gemini and Grok versions were tested?"
+    assert missing_gap(question, families) == (MODEL_NOT_NAMED, "which model versions it used")
+    versioned = _source("We test Gemini 2.5 Pro and Grok-4 models in therapy sessions.")
+    assert missing_gap(question, versioned) is None
+
+
+def test_a_choice_between_two_names_needs_the_paper_to_name_one():
+    question = "What RL algorithm does GTR use underneath, PPO or GRPO?"
+    neither = _source("GTR guides thoughts with a corrector during RL training.", "GTR")
+    other = Source(Paper("o", "CURE", "CURE extends GRPO and compares with PPO."), 0.3, 2)
+    assert missing_gap(question, [*neither, other])[1] == "which of PPO or GRPO it uses"
+    one = _source("GTR trains the agent with PPO and a thought corrector.", "GTR")
+    assert missing_gap(question, one) is None
