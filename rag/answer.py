@@ -85,6 +85,13 @@ _BACKGROUND = re.compile(
     re.IGNORECASE,
 )
 FINDING_BONUS = 0.04
+
+
+def is_background(sentence: str) -> bool:
+    """Whether a sentence sets the scene rather than states what the paper does or finds."""
+    return bool(_BACKGROUND.search(sentence))
+
+
 # Two-part questions: the best sentence for a part not yet answered gets this bonus; a
 # sentence within the margin of a part's best answers that part.
 PART_BONUS = 0.08
