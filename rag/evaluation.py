@@ -213,6 +213,19 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def keep_whole_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Rewrite `path` with only its whole rows, so rows appended after a torn last line (a
+    run killed mid-write) start on a line of their own."""
+    if not path.exists():
+        return
+    lines = path.read_bytes().splitlines(keepends=True)
+    if len(lines) == len(rows) and all(line.endswith(b"\n") for line in lines):
+        return
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    partial.replace(path)
+
+
 def evaluate(
     questions: Sequence[EvalQuestion],
     pipeline: Pipeline | None = None,
@@ -242,6 +255,8 @@ def evaluate(
     todo = [q for q in questions if q.id not in done]
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
+    if results and resume:
+        keep_whole_rows(results, rows)
     write_lock = threading.Lock()
     sink = results.open("a" if resume else "w", encoding="utf-8") if results else None
 

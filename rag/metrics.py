@@ -24,6 +24,7 @@ and documented at each function, rather than raising, so one odd answer cannot s
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,11 @@ def _unique(ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(str(i) for i in ids))
 
 
+# ranx runs numba's parallel kernels, whose default threading layer aborts the process when
+# two threads enter it at once (`eval --workers 2`): one scoring at a time.
+_RANX_LOCK = threading.Lock()
+
+
 def retrieval_scores(
     ranked: Mapping[str, Sequence[str]],
     gold: Mapping[str, Collection[str]],
@@ -81,7 +87,8 @@ def retrieval_scores(
     run = Run({q: {doc: 1.0 / rank for rank, doc in enumerate(runs[q], 1)} for q in answered})
     # Per-query values are read from `run.scores` (keyed by query id): the arrays returned
     # with return_mean=False follow ranx's sorted query order, not the caller's.
-    evaluate(qrels, run, [recall_name, "mrr", "ndcg@10"], return_mean=False)
+    with _RANX_LOCK:
+        evaluate(qrels, run, [recall_name, "mrr", "ndcg@10"], return_mean=False)
     for metric, per_query in run.scores.items():
         for q, value in per_query.items():
             scores[q][metric] = float(value)

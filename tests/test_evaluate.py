@@ -237,3 +237,41 @@ def test_rows_record_the_answer_mode_and_a_fallback_note(seed_pipeline: Pipeline
     assert row["note"].startswith("The openai model could not answer")
     assert report.summary["overall"]["generated_share"] == 0.0
     assert row["retrieved_titles"][0] == EDGE
+
+
+def test_resume_after_a_torn_last_line_keeps_every_row_whole(
+    seed_pipeline: Pipeline, tmp_path: Path
+):
+    out = tmp_path / "torn"
+    evaluate(QUESTIONS[:1], seed_pipeline, out=out, progress=False)
+    results = out / RESULTS_FILE
+    # A run killed mid-write leaves half a row without its newline.
+    results.write_text(results.read_text() + '{"id": "vae", "user_in')
+    evaluate(QUESTIONS, seed_pipeline, out=out, resume=True, progress=False)
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["edge", "vae", "bread"]
+
+
+def test_cli_eval_with_two_workers_scores_every_question(tmp_path: Path, tiny_digest: Path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        "".join(
+            f'{{"id": "t{i}", "user_input": "How far ahead can tides be forecast ({i})?", '
+            '"reference_titles": ["Tidal Forecasting with Graph Neural Networks"]}\n'
+            for i in range(12)
+        )
+    )
+    out = tmp_path / "w2"
+    command = [sys.executable, "-m", "rag", "--index", str(tmp_path / "index"), "eval"]
+    done = subprocess.run(
+        [*command, str(questions), "--out", str(out), "--workers", "2"],
+        cwd=ROOT,
+        env=cli_env(tiny_digest),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [json.loads(line) for line in read_lines(out / RESULTS_FILE)]
+    assert sorted(r["id"] for r in rows) == sorted(f"t{i}" for i in range(12))
+    assert all(r["recall@5"] == 1.0 for r in rows)
