@@ -85,6 +85,12 @@ _BACKGROUND = re.compile(
     re.IGNORECASE,
 )
 FINDING_BONUS = 0.04
+# The work per paper at question time is bounded, whatever a digest holds: the bundled
+# digest's longest abstract has 14 sentences and its longest sentence 522 characters, and a
+# 1 MB "abstract" would otherwise be encoded sentence by sentence on every question that
+# retrieves it.
+MAX_SENTENCES_PER_PAPER = 60
+MAX_SENTENCE_CHARS = 2_000
 
 
 def is_background(sentence: str) -> bool:
@@ -169,9 +175,14 @@ def candidates(
     """Every usable sentence of the sources, scored against the question, and its vectors."""
     rows: list[tuple[str, Source, int]] = []
     for source in sources:
-        for position, sentence in enumerate(split_sentences(source.paper.abstract)):
+        sentences = split_sentences(source.paper.abstract)[:MAX_SENTENCES_PER_PAPER]
+        for position, sentence in enumerate(sentences):
             # An abstract's own questions pose the problem; they never answer the reader's.
-            if len(sentence.split()) >= MIN_SENTENCE_WORDS and not sentence.endswith("?"):
+            if (
+                MIN_SENTENCE_WORDS <= len(sentence.split())
+                and len(sentence) <= MAX_SENTENCE_CHARS
+                and not sentence.endswith("?")
+            ):
                 rows.append((sentence, source, position))
     if not rows:
         return [], np.zeros((0, question_vector.shape[0]), dtype=np.float32)

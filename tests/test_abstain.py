@@ -158,7 +158,9 @@ def test_a_change_is_stated_in_any_change_word_or_next_to_the_asked_benchmark():
     stated = _source("EPO achieves a 152% improvement on ScienceWorld and ALFWorld.")
     assert missing_gap(question, stated) is None
     latency = "What latency reduction does it achieve for private inference?"
-    vague = _source("Private inference suffers from latency overheads. We remove 2 nonlinear layers.")
+    vague = _source(
+        "Private inference suffers from latency overheads. We remove 2 nonlinear layers."
+    )
     assert missing_gap(latency, vague) == (FIGURE_NOT_GIVEN, "the latency reduction")
 
 

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from rag import Pipeline
-from rag.answer import attribute, is_list_question, third_person, with_citation
+from rag.answer import (
+    MAX_SENTENCE_CHARS,
+    MAX_SENTENCES_PER_PAPER,
+    attribute,
+    candidates,
+    is_list_question,
+    third_person,
+    with_citation,
+)
 from rag.chunking import split_sentences
+from rag.records import Paper, Source
 from rag.texts import NEAREST_PAPERS_LEAD, NOT_COVERED
 
 CITATION = re.compile(r"\[(\d+)\]")
@@ -113,3 +123,21 @@ def test_a_two_part_question_is_split_into_its_parts():
         "How did the strongest hold up?",
     ]
     assert question_parts("What are the pros and cons of RLHF?") == []
+
+
+def test_the_sentences_encoded_per_paper_are_bounded_whatever_the_abstract_holds():
+    huge = " ".join(f"Sentence number {i} says something about tides here." for i in range(5000))
+    run_on = "word " * (MAX_SENTENCE_CHARS // 4)  # one "sentence" with no full stop
+    sources = [
+        Source(Paper("h", "Huge", huge), 0.5, 1),
+        Source(Paper("r", "Run-on", run_on), 0.4, 2),
+    ]
+    encoded: list[str] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        encoded.extend(texts)
+        return np.ones((len(texts), 3), dtype=np.float32)
+
+    found, _ = candidates("What about tides?", np.ones(3, dtype=np.float32), sources, encode)
+    assert len(encoded) == len(found) == MAX_SENTENCES_PER_PAPER
+    assert all(c.source.paper.paper_id == "h" for c in found)
