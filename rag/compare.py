@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from rag.answer import is_background
 from rag.chunking import split_sentences
 from rag.records import Paper, short_title
+from rag.support import Support
 
 NOT_STATED = "not stated in the abstract"
 COLUMNS = ("proposes or studies", "evaluated on", "headline result", "date", "upvotes")
@@ -30,7 +31,13 @@ _PROPOSES = re.compile(
     r"\b(?:we|this (?:paper|work|study)|the authors|here,? we)\s+"
     r"(?:first\s+|then\s+|also\s+|\w+ly\s+)?"
     r"(?:propose|introduce|present|develop|design|study|investigate|analy[sz]e|explore|examine|"
-    r"formali[sz]e|establish|ask|offer|provide|derive|prove|take)\w*\b",
+    r"formali[sz]e|establish|ask|offer|provide|derive|prove|take|tackle|describe|review|"
+    r"systemati[sz]e|make|build|release|frame)\w*\b",
+    re.IGNORECASE,
+)
+# Any sentence with the paper as its subject says something of what it does (weaker cue).
+_OWN_ACTION = re.compile(
+    r"\b(?:we|this (?:paper|work|study))\s+(?:\w+ly\s+)?(?!find|found|show|observe|obtain)\w+",
     re.IGNORECASE,
 )
 # "... across five mathematical benchmarks", "on 24 ALFWorld tasks".
@@ -51,7 +58,8 @@ _EVALUATED_ON = re.compile(
 _RESULT = re.compile(
     r"\b(?:outperform\w*|improv\w*|achiev\w*|reduc\w*|gains?|surpass\w*|boost\w*|"
     r"significantly|state-of-the-art|sota|speed-?ups?|better|higher|lower|accuracy|"
-    r"(?:we|results?|experiments?) (?:find|show|demonstrate|reveal)\w*)\b",
+    r"confirm\w*|suggest\w*|exceed\w*|perform\w* (?:nearly )?as well|"
+    r"(?:we|results?|experiments?|analysis) (?:find|show|demonstrate|reveal)\w*)\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d")
@@ -202,7 +210,9 @@ def _best(sentences: Sequence[str], score: Score, used: set[str]) -> str:
 
 
 def _proposal_score(sentence: str) -> int:
-    return 2 if _PROPOSES.search(sentence) else 0
+    if _PROPOSES.search(sentence):
+        return 2
+    return 1 if _OWN_ACTION.search(sentence) else 0
 
 
 def _evaluation_score(sentence: str) -> int:
@@ -229,3 +239,16 @@ def _cell(sentence: str, score: Score) -> Cell:
     clauses = [c.strip() for c in re.split(r"[;:]\s+", sentence) if c.strip()]
     cued = [c for c in clauses if score(c) > 0] or clauses
     return Cell(cued[0], sentence)
+
+
+def cell_scores(comparisons: Sequence[Comparison], support: Support) -> dict[str, float]:
+    """Share of the cells filled, and share of the filled cells that their paper's abstract
+    supports by the evaluation's judge (`rag.support`), over every row of `comparisons`."""
+    cells = [(row.paper, cell) for c in comparisons for row in c.rows for cell in row.cells]
+    filled = [(paper, cell) for paper, cell in cells if cell.filled]
+    supported = sum(1 for paper, cell in filled if support(cell.text, [paper.abstract]))
+    return {
+        "cells": float(len(cells)),
+        "filled": len(filled) / len(cells) if cells else 0.0,
+        "supported": supported / len(filled) if filled else 0.0,
+    }

@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import date
 
-from rag.compare import COLUMNS, NOT_STATED, compare_papers
+from rag.compare import COLUMNS, NOT_STATED, cell_scores, compare_papers
 from rag.records import Paper
 
 CURE = Paper(
@@ -57,3 +57,11 @@ def test_markdown_and_csv_hold_every_row_and_escape_digest_text():
     rows = list(csv.reader(io.StringIO(comparison.to_csv())))
     assert rows[0] == ["number", "title", *COLUMNS]
     assert rows[2][:2] == ["2", piped.title] and rows[2][2] == "We propose a | b split."
+
+
+def test_cell_scores_count_filled_cells_and_those_the_abstract_supports():
+    comparison = compare_papers("q", [CURE, THEORY])
+    # A judge that accepts only words copied from the abstract: every filled cell is copied.
+    scores = cell_scores([comparison], lambda text, passages: text in passages[0])
+    assert scores == {"cells": 6.0, "filled": 4 / 6, "supported": 1.0}
+    assert cell_scores([comparison], lambda text, passages: False)["supported"] == 0.0
