@@ -1,7 +1,9 @@
 """The command line: `python -m rag ingest [PATHS...]` and `python -m rag ask "QUESTION"`.
 
-Errors a user can fix (a malformed digest, an empty question) print one line to stderr and
-exit with code 2; anything else is a bug and keeps its traceback.
+Errors a user can fix (a malformed digest, an empty question, a bad setting, an index that is
+damaged or read-only) print one line to stderr and exit with code 2; Ctrl-C prints one line and
+exits with 130 (128 + SIGINT, as shells report it); anything else is a bug and keeps its
+traceback.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.config import ANSWER_MODES, EVAL_CONFIGS, describe_settings
-from rag.errors import IndexStateError, InputFileError, QuestionError
+from rag.errors import INGEST_INTERRUPTED, USER_ERRORS, QuestionError
 from rag.pipeline import Pipeline
 from rag.records import Answer
 
 USAGE_ERROR = 2
+INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--rebuild",
         action="store_true",
-        help="drop the index and embed every paper again (repairs a damaged index)",
+        help="drop the index and embed every paper again (repairs a damaged index); refuses "
+        "to drop papers from files not given, unless --discard-missing-sources",
+    )
+    ingest.add_argument(
+        "--discard-missing-sources",
+        action="store_true",
+        help="with --rebuild: drop the papers of files not among the digests given",
+    )
+    ingest.add_argument(
+        "--recover",
+        action="store_true",
+        help="make the newest complete generation live again after the pointer file "
+        "(<collection>.live.json) was lost or damaged; reads no digest",
     )
 
     ask = commands.add_parser("ask", help="answer a question with cited papers")
@@ -159,18 +174,43 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "eval":
         return run_eval(args, pipeline)
     if args.command == "ingest":
-        report = pipeline.ingest([str(p) for p in args.paths] or None, rebuild=args.rebuild)
-        print(
-            f"{report.papers} papers: {report.added} added, {report.updated} updated, "
-            f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded "
-            f"in {report.seconds:.1f} s"
-        )
-        return 0
+        return run_ingest(args, pipeline)
     if args.stream and not args.json:
         print_stream(pipeline, args.question)
         return 0
     answer = pipeline.ask(args.question)
     print(json.dumps(answer.to_dict(), indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def run_ingest(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    where = pipeline.settings.index.server_url or pipeline.settings.index.path
+    if args.recover:
+        if args.paths or args.rebuild:
+            raise QuestionError("--recover takes no digest files and no --rebuild")
+        recovered = pipeline.recover()
+        print(
+            f"recovered the index in {where}: {recovered} is live again"
+            if recovered
+            else f"the index in {where} is fine: nothing to recover"
+        )
+        return 0
+    if args.discard_missing_sources and not args.rebuild:
+        raise QuestionError("--discard-missing-sources only applies to --rebuild")
+    try:
+        report = pipeline.ingest(
+            [str(p) for p in args.paths] or None,
+            rebuild=args.rebuild,
+            discard_missing=args.discard_missing_sources,
+        )
+    except KeyboardInterrupt:
+        print(f"error: {INGEST_INTERRUPTED.format(path=where)}", file=sys.stderr)
+        return INTERRUPTED
+    print(
+        f"{report.papers} papers: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded "
+        f"in {report.seconds:.1f} s"
+    )
     return 0
 
 
@@ -255,9 +295,15 @@ def run_eval(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    level = logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level)
+    # bm25s sets its own logger to DEBUG, which would print past the root logger's level.
+    logging.getLogger("bm25s").setLevel(level)
     try:
         return run(args)
-    except (InputFileError, QuestionError, IndexStateError) as error:
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return INTERRUPTED

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.errors import SettingError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DIGEST_DIR = PROJECT_ROOT / "seeds"
 
@@ -54,6 +56,9 @@ class IndexSettings:
         default=600.0, metadata={"help": "seconds an ingest waits for another one to finish"}
     )
     batch_size: int = field(default=32, metadata={"help": "chunks per embedding batch"})
+    max_digest_mb: float = field(
+        default=100.0, metadata={"help": "largest digest file read, in megabytes (10^6 bytes)"}
+    )
     progress: bool = field(default=True, metadata={"help": "show a progress bar when embedding"})
 
 
@@ -87,7 +92,7 @@ class RetrievalSettings:
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    max_sentences: int = field(default=4, metadata={"help": "sentences in a direct answer"})
+    max_sentences: int = field(default=5, metadata={"help": "sentences in a direct answer"})
     max_list_sentences: int = field(
         default=6, metadata={"help": "sentences when the question asks for several papers"}
     )
@@ -172,12 +177,23 @@ class Settings:
         return dataclasses.replace(self, **changed)
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+# Whole-number fields whose default is None: an empty variable leaves them unset.
+_OPTIONAL = {"year"}
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number"}
+
+
 def _coerce(raw: str, current: object, name: str) -> object:
     """Turn an environment string into the type of the field's default."""
     if isinstance(current, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(current, int) or name in {"year"}:
-        return int(raw) if raw.strip() else None
+        word = raw.strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise ValueError(raw)
+        return word in _TRUE
+    if name in _OPTIONAL and not raw.strip():
+        return None
+    if isinstance(current, int) or name in _OPTIONAL:
+        return int(raw)
     if isinstance(current, float):
         return float(raw)
     if isinstance(current, Path):
@@ -185,6 +201,15 @@ def _coerce(raw: str, current: object, name: str) -> object:
     if isinstance(current, tuple):
         return tuple(Path(p).expanduser() for p in raw.split(os.pathsep) if p)
     return raw
+
+
+def _from_environment(key: str, raw: str, current: object, name: str) -> object:
+    """`_coerce`, with a `SettingError` naming the variable when the value does not fit."""
+    try:
+        return _coerce(raw, current, name)
+    except ValueError:
+        kind = next((k for k in _KINDS if isinstance(current, k)), int)
+        raise SettingError(f"{key} must be {_KINDS[kind]}, got {raw!r}") from None
 
 
 def get_settings(
@@ -203,8 +228,8 @@ def get_settings(
             key = f"RAG_{group.name}_{fld.name}".upper()
             if key in environ:
                 current = getattr(group_value, fld.name)
-                from_env.setdefault(group.name, {})[fld.name] = _coerce(
-                    environ[key], current, fld.name
+                from_env.setdefault(group.name, {})[fld.name] = _from_environment(
+                    key, environ[key], current, fld.name
                 )
     settings = settings.replace(**from_env)
     return settings.replace(**(overrides or {}))

@@ -14,7 +14,9 @@ code lives there. Trade-off: a `published` value may be ISO or listing style, bu
 upvotes are not accepted in JSON, where `upvotes` has its own field.
 
 `load_digests` merges a paper found in several files into one record (the first, with missing
-fields filled from the later ones), and parses every file before returning anything.
+fields filled from the later ones), and parses every file before returning anything. Only
+regular files are read (a FIFO would block forever, a device never ends), and none larger than
+`max_bytes` (`RAG_INDEX_MAX_DIGEST_MB`), so one bad path cannot hang or exhaust the process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -105,10 +109,32 @@ def parse_records(
     return finish_papers(drafts, source, year, today)
 
 
+# Every string field a paper is made from (other keys are ignored, so they may hold anything).
+_TEXT_FIELDS = ("title", "abstract", "organization", "paper_id", "published", "code_urls")
+
+
+def _check_text(item: dict[str, Any]) -> None:
+    """Refuse text that is not Unicode: JSON can escape a lone surrogate ("\\ud800"), which no
+    file, database or tokenizer can store."""
+    for key in _TEXT_FIELDS:
+        value = item.get(key)
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str):
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as err:
+                code = ord(text[err.start])
+                raise ValueError(
+                    f"{key!r} holds a lone surrogate \\u{code:04x}, which is not a character"
+                ) from None
+
+
 def _record_draft(item: object, source: str, line: int) -> dict[str, Any]:
     """Checked fields of one JSON object; raises ValueError saying what is wrong."""
     if not isinstance(item, dict):
         raise TypeError(f"expected an object with title and abstract, got {item!r:.40}")
+    _check_text(item)
     for key in ("title", "abstract"):
         if not isinstance(item.get(key), str) or not item[key].strip():
             raise ValueError(f"{key!r} must be a non-empty string")
@@ -145,12 +171,20 @@ def _record_date(value: object) -> Day:
     raise ValueError(f"'published' must be a date like 2024-05-27, got {value!r}")
 
 
+# Default for `max_bytes`: the RAG_INDEX_MAX_DIGEST_MB setting's default.
+MAX_DIGEST_BYTES = 100_000_000
+
+
 def load_digest(
-    path: str | Path, *, year: int | None = None, today: dt.date | None = None
+    path: str | Path,
+    *,
+    year: int | None = None,
+    today: dt.date | None = None,
+    max_bytes: int = MAX_DIGEST_BYTES,
 ) -> list[Paper]:
     """Papers of one file: a `.json` list, `.jsonl`/`.ndjson` lines, else a listing."""
     source, suffix = str(path), Path(path).suffix.lower()
-    text = _read_text(Path(path), source)
+    text = _read_text(Path(path), source, max_bytes)
     if suffix == ".json":
         papers = parse_records(_json_list(text, source), source, year=year, today=today)
     elif suffix in (".jsonl", ".ndjson"):
@@ -165,25 +199,63 @@ def load_digest(
 
 
 def load_digests(
-    paths: Iterable[str | Path], *, year: int | None = None, today: dt.date | None = None
+    paths: Iterable[str | Path],
+    *,
+    year: int | None = None,
+    today: dt.date | None = None,
+    max_bytes: int = MAX_DIGEST_BYTES,
 ) -> list[Paper]:
     """Papers of several files, in order; a paper found in several files becomes one record.
 
     Every file is parsed before anything is returned, so one bad file fails the whole call.
     """
-    papers = [p for path in paths for p in load_digest(path, year=year, today=today)]
+    papers = [
+        p for path in paths for p in load_digest(path, year=year, today=today, max_bytes=max_bytes)
+    ]
     return merge_papers(papers)
 
 
-def _read_text(path: Path, source: str) -> str:
-    if not path.exists():
-        raise DigestFormatError(source, "no such file")
-    if path.is_dir():
-        raise DigestFormatError(source, "is a directory, not a digest file")
+def _too_large(size: str, max_bytes: int) -> str:
+    limit = f"{max_bytes / 1e6:g} MB"
+    return f"{size}, over the {limit} limit for one digest file (RAG_INDEX_MAX_DIGEST_MB)"
+
+
+def _read_bytes(path: Path, source: str, max_bytes: int) -> bytes:
+    """The file's bytes: a regular file only, at most `max_bytes` of it."""
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise DigestFormatError(source, "no such file") from None
     except OSError as err:
         raise DigestFormatError(source, f"cannot read: {err.strerror or err}") from None
+    try:
+        _check_regular(os.fstat(fd), source, max_bytes)
+        file = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with file:
+        try:
+            data = file.read(max_bytes + 1)  # the file may have grown since it was checked
+        except OSError as err:
+            raise DigestFormatError(source, f"cannot read: {err.strerror or err}") from None
+    if len(data) > max_bytes:
+        raise DigestFormatError(source, _too_large("grew while being read", max_bytes))
+    return data
+
+
+def _check_regular(info: os.stat_result, source: str, max_bytes: int) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise DigestFormatError(source, "is a directory, not a digest file")
+    if not stat.S_ISREG(info.st_mode):
+        raise DigestFormatError(source, "not a regular file (a pipe, device or socket)")
+    if info.st_size > max_bytes:
+        raise DigestFormatError(source, _too_large(f"{info.st_size / 1e6:.1f} MB", max_bytes))
+
+
+def _read_text(path: Path, source: str, max_bytes: int = MAX_DIGEST_BYTES) -> str:
+    data = _read_bytes(path, source, max_bytes)
     if b"\0" in data:
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
         raise DigestFormatError(source, "binary file (NUL byte), not a text digest", line)

@@ -29,7 +29,58 @@ class QuestionError(ValueError):
 
 
 class IndexStateError(RuntimeError):
-    """The index on disk cannot be used as it is; the message says how to rebuild it."""
+    """The index cannot be used or written as it is; the message says how to repair it."""
+
+
+class SettingError(ValueError):
+    """A setting (an environment variable) whose value cannot be read as its type."""
+
+
+# Errors a user can fix from the message alone: front ends print them as one line.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    InputFileError,
+    QuestionError,
+    IndexStateError,
+    SettingError,
+)
+
+# What the user sees when the index folder is in a state only they can resolve.
+RECOVER_HINT = (
+    "nothing was changed: run `python -m rag ingest --recover` to make the newest complete "
+    "generation live again."
+)
+INDEX_POINTER_MISSING = (
+    "The index in {path} holds generations of {collection!r} but its pointer {pointer} is "
+    "{problem}, so which one is live is unknown; " + RECOVER_HINT
+)
+INDEX_LIVE_MISSING = (
+    "The index in {path} cannot be used: its live collection {name!r} is missing; " + RECOVER_HINT
+)
+INDEX_NOTHING_TO_RECOVER = (
+    "The index in {path} holds no complete generation of {collection!r} to recover; "
+    "rebuild it from its digests with `python -m rag ingest --rebuild DIGEST...`."
+)
+INDEX_READ_ONLY = (
+    "The index in {path} is read-only ({problem}); Chroma must write to its folder even to "
+    "read it, and nothing was changed: make it writable (e.g. `chmod -R u+w {path}`) "
+    "or copy it to a writable folder."
+)
+INDEX_NOT_A_FOLDER = (
+    "The index path {path} is {problem}: set --index or RAG_INDEX_PATH to a folder."
+)
+INDEX_WRITE_FAILED = (
+    "Could not write to the index in {path} ({problem}); the index is unchanged and still "
+    "answers as before: {remedy} and run the ingest again."
+)
+INDEX_REBUILD_LOSES = (
+    "`--rebuild` would drop {count} paper(s) that the index in {path} holds from files not "
+    "among the digests given ({files}); nothing was changed: pass those files too, or add "
+    "--discard-missing-sources to drop their papers."
+)
+INGEST_INTERRUPTED = (
+    "interrupted: the index in {path} is unchanged and still answers as before; "
+    "the next ingest starts afresh"
+)
 
 
 __all__ = [
@@ -38,4 +89,6 @@ __all__ = [
     "InputFileError",
     "QuestionError",
     "QuestionFileError",
+    "SettingError",
+    "USER_ERRORS",
 ]

@@ -8,6 +8,14 @@ backend whose text is verified against its sources and falls back to the extract
 (rag.generated). `stream()` yields text as it is produced and the final `Answer` last;
 `ask()` returns that `Answer`. `rag.ask()` and `rag.stream()` use a default pipeline over the
 bundled digest, built on first use.
+
+A pipeline follows the index as other processes ingest into it: each question first compares
+the index's pointer stamp (one `stat`) with the one its current `View` was opened at, and on a
+change one thread opens the new live generation while the others keep answering from the
+current view. A view is one generation with everything read from it (catalogue, BM25,
+retriever, chains), so a question never mixes two generations; the view holds a reader's lease
+on its generation until the last question reading it has finished, so no ingest can drop it
+from under a question in flight.
 """
 
 from __future__ import annotations
@@ -17,10 +25,11 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
+from chromadb.errors import NotFoundError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
@@ -37,7 +46,7 @@ from rag.config import ANSWER_MODES, Settings, get_settings
 from rag.conversation import Message
 from rag.digest import load_digests
 from rag.embedding import Encoder
-from rag.errors import QuestionError
+from rag.errors import IndexStateError, QuestionError
 from rag.filters import QueryFilters, explicit_filters
 from rag.generated import generate, text_pieces
 from rag.index import IngestReport, PaperIndex
@@ -68,6 +77,98 @@ def check_question(question: object, max_chars: int) -> str:
     return stripped
 
 
+class View:
+    """One generation as questions read it: the index pinned to it and everything built from
+    it, and how many questions are reading it. Retired when a newer generation goes live, it
+    lets go of its generation once the last of them has finished."""
+
+    def __init__(
+        self,
+        index: PaperIndex,
+        stamp: object,
+        settings: Settings,
+        encoder: Encoder,
+        recall: Callable[[str], Answer],
+    ) -> None:
+        self.index = index
+        self.stamp = stamp
+        self._settings = settings
+        self._encoder = encoder
+        self._recall = recall
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._retired = False
+
+    @cached_property
+    def papers(self) -> dict[str, Paper]:
+        return self.index.papers()
+
+    @cached_property
+    def keyword(self) -> KeywordIndex:
+        """BM25 over the view's papers, built from the index's own catalogue (and kept beside
+        its generation), so it is never out of sync with it."""
+        place = self.index.derived_folder()
+        return KeywordIndex.cached(list(self.papers.values()), place / "bm25" if place else None)
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        r = self._settings.retrieval
+        return HybridRetriever(
+            index=self.index,
+            keyword=self.keyword,
+            k=r.k,
+            chunk_candidates=r.chunk_candidates,
+            mode=r.mode,
+        )
+
+    @cached_property
+    def resources(self) -> Resources:
+        return Resources(self._settings, self.papers, self.retriever, self._encoder, self._recall)
+
+    @cached_property
+    def chain(self) -> Runnable:
+        """Turn -> Answer: understand the question, retrieve, compose (see rag.chain)."""
+        return build_chain(lambda: self.resources)
+
+    @cached_property
+    def retrieval_chain(self) -> Runnable:
+        """Turn -> Turn with sources: what a generated answer is grounded on."""
+        return build_retrieval_chain(lambda: self.resources)
+
+    def warm(self) -> View:
+        """Build everything before the view is shown to questions."""
+        self.resources  # noqa: B018 - reads the catalogue, builds BM25 and the retriever
+        self.chain  # noqa: B018
+        self.retrieval_chain  # noqa: B018
+        return self
+
+    def enter(self) -> bool:
+        """Count one more question reading this view; False once it is retired."""
+        with self._lock:
+            if self._retired:
+                return False
+            self._readers += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._readers -= 1
+            done = self._retired and self._readers == 0
+        if done:
+            self.index.close()
+
+    def retire(self) -> None:
+        with self._lock:
+            self._retired = True
+            done = self._readers == 0
+        if done:
+            self.index.close()
+
+
+# A stamp no pointer has: forces the next question to open the live generation again.
+STALE = object()
+
+
 class Pipeline:
     """Index, retriever and answerer for one settings object."""
 
@@ -83,6 +184,8 @@ class Pipeline:
         self._models_lock = threading.Lock()
         self._ready = threading.Lock()
         self._indexed = False
+        self._view: View | None = None
+        self._switching = threading.Lock()
 
     @cached_property
     def encoder(self) -> Encoder:
@@ -90,6 +193,7 @@ class Pipeline:
 
     @cached_property
     def index(self) -> PaperIndex:
+        """The index ingests write through; questions read through views (`reopen`)."""
         s = self.settings.index
         return PaperIndex(
             s.path,
@@ -101,19 +205,41 @@ class Pipeline:
             server_url=s.server_url,
         )
 
-    def ingest(self, paths: Sequence[str] | None = None, rebuild: bool = False) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[str] | None = None,
+        rebuild: bool = False,
+        discard_missing: bool = False,
+    ) -> IngestReport:
         """Parse digest files (all of them before touching the index) and add them.
 
         `rebuild` embeds everything again into a fresh index: the repair for a damaged one.
+        It refuses to drop papers from files not among `paths` unless `discard_missing`.
+        Questions move to the new generation by themselves (see `View`).
         """
         s = self.settings.index
-        papers = load_digests(paths or s.digests, year=s.year)
-        report = self.index.ingest(
-            papers, batch_size=s.batch_size, progress=s.progress, rebuild=rebuild
-        )
-        for cached in ("papers", "keyword", "retriever", "chain", "retrieval_chain"):
-            self.__dict__.pop(cached, None)
-        return report
+        max_bytes = round(s.max_digest_mb * 1_000_000)
+        papers = load_digests(paths or s.digests, year=s.year, max_bytes=max_bytes)
+        try:
+            return self.index.ingest(
+                papers,
+                batch_size=s.batch_size,
+                progress=s.progress,
+                rebuild=rebuild,
+                discard_missing=discard_missing,
+            )
+        finally:
+            self.index.close()  # views hold their own generations; this one is done
+            self._mark_stale()
+
+    def recover(self) -> str | None:
+        """Make the newest complete generation live after its pointer was lost or damaged;
+        its name, or None when the live generation was fine."""
+        try:
+            return self.index.recover()
+        finally:
+            self.index.close()
+            self._mark_stale()
 
     def ensure_index(self) -> None:
         """Bring the index up to date with the configured digests, once per pipeline."""
@@ -124,39 +250,82 @@ class Pipeline:
                 self.ingest()
             self._indexed = True
 
-    @cached_property
-    def papers(self) -> dict[str, Paper]:
-        """The indexed papers by id, read once from the index."""
+    def _mark_stale(self) -> None:
+        view = self._view
+        if view is not None:
+            view.stamp = STALE
+
+    def view(self) -> View:
+        """The view of the live generation; a new one when an ingest has switched it since
+        the last question (found by one `stat` of the pointer)."""
         self.ensure_index()
-        return self.index.papers()
+        view = self._view
+        if view is not None and view.stamp == self.index.stamp():
+            return view
+        # One thread opens the new generation; the others go on reading the current one.
+        if not self._switching.acquire(blocking=view is None):
+            assert view is not None
+            return view
+        try:
+            return self._switch()
+        finally:
+            self._switching.release()
 
-    @cached_property
+    def _switch(self) -> View:
+        current = self._view
+        stamp = self.index.stamp()  # read before the pointer: a later switch is seen next time
+        if current is not None and current.stamp == stamp:
+            return current  # another thread switched meanwhile
+        try:
+            index = self.index.reopen()
+        except IndexStateError as error:
+            if current is None:
+                raise
+            # The generation in hand is whole and leased: answer from it rather than fail
+            # every question, and try again when the pointer changes.
+            log.warning("still answering from %s: %s", current.index.generation, error)
+            current.stamp = stamp
+            return current
+        if current is not None and index.generation == current.index.generation:
+            index.close()
+            current.stamp = stamp
+            return current
+        view = View(index, stamp, self.settings, self.encoder, self.recall).warm()
+        self._view = view
+        if current is not None:
+            current.retire()
+            log.info("now answering from %s", index.generation)
+        return view
+
+    def _enter(self) -> View:
+        """The current view, counted as read by one more question until `leave`."""
+        while True:
+            view = self.view()
+            if view.enter():
+                return view
+
+    @property
+    def papers(self) -> dict[str, Paper]:
+        """The indexed papers by id, as of the live generation."""
+        return self.view().papers
+
+    @property
     def keyword(self) -> KeywordIndex:
-        """BM25 over the indexed papers, built from the index's own catalogue (and kept beside
-        its generation), so it is never out of sync with it."""
-        place = self.index.derived_folder()
-        return KeywordIndex.cached(list(self.papers.values()), place / "bm25" if place else None)
+        return self.view().keyword
 
-    @cached_property
+    @property
     def retriever(self) -> HybridRetriever:
-        r = self.settings.retrieval
-        return HybridRetriever(
-            index=self.index,
-            keyword=self.keyword,
-            k=r.k,
-            chunk_candidates=r.chunk_candidates,
-            mode=r.mode,
-        )
+        return self.view().retriever
 
-    @cached_property
+    @property
     def chain(self) -> Runnable:
         """Turn -> Answer: understand the question, retrieve, compose (see rag.chain)."""
-        return build_chain(self.resources)
+        return self.view().chain
 
-    @cached_property
+    @property
     def retrieval_chain(self) -> Runnable:
         """Turn -> Turn with sources: what a generated answer is grounded on."""
-        return build_retrieval_chain(self.resources)
+        return self.view().retrieval_chain
 
     @cached_property
     def support(self) -> EmbeddingSupport:
@@ -171,7 +340,7 @@ class Pipeline:
             return self._chat_models[mode]
 
     def resources(self) -> Resources:
-        return Resources(self.settings, self.papers, self.retriever, self.encoder, self.recall)
+        return self.view().resources
 
     def recall(self, question: str) -> Answer:
         """An earlier question answered again to find its papers: extractively, whatever the
@@ -233,29 +402,59 @@ class Pipeline:
             raise QuestionError(f"unknown filter to ignore: {', '.join(sorted(unknown))}")
         if k is not None and not (isinstance(k, int) and 1 <= k <= MAX_K):
             raise QuestionError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
-        self.papers  # noqa: B018 - builds the index before the clock starts
+        self.view()  # builds the index before the clock starts
         started = time.perf_counter()
         turn = Turn(question, tuple(history or ()), explicit, ignored=ignored, k=k)
-        if mode == "extractive":
-            answer = self.chain.invoke(turn)
-            yield from text_pieces(answer.text)
-        else:
-            turn = self.retrieval_chain.invoke(turn)
-            resources = self.resources()
-            fallback = compose(turn, resources)
-            sources = grounding_sources(turn, resources)
-            retrieved = time.perf_counter()
-            llm = self.settings.llm
-            for item in generate(
-                question, sources, fallback, mode, self.chat_model, self.support, llm.timeout
-            ):
-                if isinstance(item, str):
-                    yield item
-                answer = item
-            assert isinstance(answer, Answer)
-            answer.timings["generate"] = time.perf_counter() - retrieved
+        view, result = self._retrieve(turn, mode)
+        try:
+            if isinstance(result, Answer):
+                answer = result
+                yield from text_pieces(answer.text)
+            else:
+                answer = yield from self._generate(view, question, result, mode)
+        finally:
+            view.leave()
         answer.timings["total"] = time.perf_counter() - started
         yield answer
+
+    def _retrieve(self, turn: Turn, mode: str) -> tuple[View, Answer | Turn]:
+        """The current view, entered, and the chain's result on it: the answer when extractive,
+        the turn with its sources otherwise. A generation dropped under the question (by a
+        writer on another machine sharing a server) is reopened once."""
+        for attempt in (1, 2):
+            view = self._enter()
+            try:
+                chain = view.chain if mode == "extractive" else view.retrieval_chain
+                return view, chain.invoke(turn)
+            except NotFoundError:
+                view.leave()
+                if attempt == 2:
+                    raise
+                view.stamp = STALE
+            except BaseException:
+                view.leave()
+                raise
+        raise AssertionError("unreachable")
+
+    def _generate(
+        self, view: View, question: str, turn: Turn, mode: str
+    ) -> Generator[str, None, Answer]:
+        """Text pieces of an LLM's answer grounded on `turn`'s sources; returns the Answer."""
+        resources = view.resources
+        fallback = compose(turn, resources)
+        sources = grounding_sources(turn, resources)
+        retrieved = time.perf_counter()
+        llm = self.settings.llm
+        answer: str | Answer | None = None
+        for item in generate(
+            question, sources, fallback, mode, self.chat_model, self.support, llm.timeout
+        ):
+            if isinstance(item, str):
+                yield item
+            answer = item
+        assert isinstance(answer, Answer)
+        answer.timings["generate"] = time.perf_counter() - retrieved
+        return answer
 
 
 _default: Pipeline | None = None

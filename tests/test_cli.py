@@ -3,25 +3,45 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from rag.cli import build_parser, llm_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
+BASE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "RAG_INDEX_PROGRESS": "false",
+    "PATH": "/usr/bin:/bin",
+}
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rag", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
-        env={"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"},
+        env={**BASE_ENV, **env},
     )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The single `error: ...` line a user error prints (exit code 2), without its prefix."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    return line.removeprefix("error: ")
 
 
 def test_ingest_then_ask_as_json(tmp_path: Path, tiny_digest: Path):
@@ -88,3 +108,166 @@ def test_ask_with_an_unreachable_server_prints_the_note_and_the_answer(
     streamed = run_cli("--index", index, "ask", question, "--stream")
     assert streamed.returncode == 0, streamed.stderr
     assert streamed.stdout.splitlines()[0] == answer
+
+
+# ---------------------------------------------------------------- bad input, one line each
+
+
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.jsonl"
+    os.mkfifo(path)
+    return path
+
+
+def surrogate_digest(tmp_path: Path) -> Path:
+    path = tmp_path / "surrogate.jsonl"
+    path.write_text('{"title": "\\ud800", "abstract": "An abstract of a few words."}\n')
+    return path
+
+
+def tiny(tmp_path: Path) -> Path:
+    from conftest import TINY_DIGEST
+
+    path = tmp_path / "tiny.txt"
+    path.write_text(TINY_DIGEST)
+    return path
+
+
+# (arguments, environment, expected text), built in the test's temporary folder.
+BAD_INPUT: dict[str, Callable[[Path], tuple[list[str], dict[str, str], str]]] = {
+    "fifo digest": lambda t: (
+        ["ingest", str(fifo(t))],
+        {},
+        f"{t}/pipe.jsonl: not a regular file (a pipe, device or socket)",
+    ),
+    "device digest": lambda t: (["ingest", "/dev/zero"], {}, "/dev/zero: not a regular file"),
+    "digest over the size limit": lambda t: (
+        ["ingest", str(tiny(t))],
+        {"RAG_INDEX_MAX_DIGEST_MB": "0.0001"},
+        "over the 0.0001 MB limit for one digest file (RAG_INDEX_MAX_DIGEST_MB)",
+    ),
+    "lone surrogate in a title": lambda t: (
+        ["ingest", str(surrogate_digest(t))],
+        {},
+        f"{t}/surrogate.jsonl:1: 'title' holds a lone surrogate \\ud800",
+    ),
+    "index path is a file": lambda t: (
+        ["--index", str(tiny(t)), "ask", "x"],
+        {},
+        f"The index path {t}/tiny.txt is a file, not a folder",
+    ),
+    "malformed server URL": lambda t: (
+        ["--server", "http://[::1", "ask", "x"],
+        {},
+        "The Chroma server at http://[::1 cannot be used (not a valid URL",
+    ),
+    "setting that is not a number": lambda t: (
+        ["ask", "x"],
+        {"RAG_RETRIEVAL_K": "abc"},
+        "RAG_RETRIEVAL_K must be a whole number, got 'abc'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_prints_one_line_and_exits_2(tmp_path: Path, case: str):
+    args, env, expected = BAD_INPUT[case](tmp_path)
+    index = ["--index", str(tmp_path / "index")] if "--index" not in args else []
+    result = run_cli(*index, *args, **env)
+    assert expected in one_line_error(result)
+
+
+def start_app(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python app.py` as a user starts it, on its own index folder."""
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**BASE_ENV, "RAG_INDEX_PATH": str(tmp_path / "index"), **env},
+    )
+
+
+@pytest.mark.parametrize("bad", ["fifo", "missing", "setting"])
+def test_the_app_started_with_bad_input_prints_one_line_and_exits_2(tmp_path: Path, bad: str):
+    env = {
+        "fifo": {"RAG_INDEX_DIGESTS": str(fifo(tmp_path))},
+        "missing": {"RAG_INDEX_DIGESTS": str(tmp_path / "nowhere.txt")},
+        "setting": {"RAG_APP_PORT": "eighty"},
+    }[bad]
+    expected = {
+        "fifo": "pipe.jsonl: not a regular file",
+        "missing": "nowhere.txt: no such file",
+        "setting": "RAG_APP_PORT must be a whole number",
+    }[bad]
+    assert expected in one_line_error(start_app(tmp_path, **env))
+
+
+# ---------------------------------------------------------------- a lost pointer, a rebuild
+
+
+GLACIER = "Glacier Melt Forecasting with Satellite Radar"
+REEF = "Coral Reef Bleaching Detected by Underwater Drones"
+
+
+def two_digests(tmp_path: Path) -> tuple[Path, Path]:
+    """a.jsonl and b.jsonl, one paper each, on subjects far apart."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    glacier = (
+        "We forecast glacier melt from satellite radar backscatter over forty alpine glaciers "
+        "and show that radar-derived wetness predicts daily melt two weeks ahead."
+    )
+    reef = (
+        "Underwater drones photographed coral reefs every week for a year, and a classifier "
+        "trained on their images detects coral bleaching a month before divers notice it."
+    )
+    a.write_text(json.dumps({"title": GLACIER, "abstract": glacier}) + "\n")
+    b.write_text(json.dumps({"title": REEF, "abstract": reef}) + "\n")
+    return a, b
+
+
+def test_a_missing_pointer_is_refused_and_recover_brings_every_paper_back(tmp_path: Path):
+    index = str(tmp_path / "index")
+    a, b = two_digests(tmp_path)
+    assert run_cli("--index", index, "ingest", str(a), str(b)).returncode == 0
+    (tmp_path / "index" / "papers.live.json").unlink()
+    question = "Can underwater drones detect coral reef bleaching?"
+    refused = run_cli("--index", index, "ask", question, RAG_INDEX_DIGESTS=str(a))
+    message = one_line_error(refused)
+    assert "papers.live.json is missing" in message
+    assert "python -m rag ingest --recover" in message
+    recovered = run_cli("--index", index, "ingest", "--recover")
+    assert recovered.returncode == 0, recovered.stderr
+    assert "is live again" in recovered.stdout
+    asked = run_cli("--index", index, "ask", question, "--json", RAG_INDEX_DIGESTS=str(a))
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["citations"][0]["title"] == REEF
+    again = run_cli("--index", index, "ingest", "--recover")
+    assert "nothing to recover" in again.stdout
+
+
+def test_a_new_folder_is_built_from_the_configured_digests(tmp_path: Path, tiny_digest: Path):
+    index = str(tmp_path / "fresh")
+    question = "How quickly do soil microbes respond to drought?"
+    asked = run_cli("--index", index, "ask", question, RAG_INDEX_DIGESTS=str(tiny_digest))
+    assert asked.returncode == 0, asked.stderr
+    assert "[1] Soil Microbes Respond to Drought Within Days" in asked.stdout
+
+
+def test_rebuild_refuses_to_drop_papers_of_files_it_is_not_given(tmp_path: Path):
+    index = str(tmp_path / "index")
+    a, b = two_digests(tmp_path)
+    assert run_cli("--index", index, "ingest", str(a), str(b)).returncode == 0
+    refused = run_cli("--index", index, "ingest", "--rebuild", str(a))
+    message = one_line_error(refused)
+    assert f"would drop 1 paper(s) that the index in {index} holds" in message
+    assert f"({b})" in message and "--discard-missing-sources" in message
+    kept = run_cli("--index", index, "ingest", str(a), str(b))
+    assert "2 unchanged" in kept.stdout  # nothing was dropped
+    assert run_cli("--index", index, "ingest", "--rebuild", str(a), str(b)).returncode == 0
+    dropped = run_cli("--index", index, "ingest", "--rebuild", str(a), "--discard-missing-sources")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "1 papers: 1 added" in dropped.stdout
+    after = run_cli("--index", index, "ingest", str(a), str(b))
+    assert "1 added, 0 updated, 1 unchanged" in after.stdout

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rag.config import PROJECT_ROOT, describe_settings, get_settings
+from rag.errors import SettingError
 
 
 def test_environment_variables_set_typed_fields() -> None:
@@ -28,3 +31,25 @@ def test_readme_documents_every_setting() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
     missing = [name for name, _, _ in describe_settings() if f"`{name}`" not in readme]
     assert not missing
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("RAG_RETRIEVAL_K", "abc", "RAG_RETRIEVAL_K must be a whole number, got 'abc'"),
+        ("RAG_ANSWER_MIN_RELEVANCE", "high", "RAG_ANSWER_MIN_RELEVANCE must be a number"),
+        ("RAG_INDEX_PROGRESS", "maybe", "RAG_INDEX_PROGRESS must be true or false"),
+        ("RAG_INDEX_YEAR", "last", "RAG_INDEX_YEAR must be a whole number"),
+    ],
+)
+def test_a_value_that_does_not_fit_names_its_variable(
+    variable: str, value: str, expected: str
+) -> None:
+    with pytest.raises(SettingError) as error:
+        get_settings(environ={variable: value})
+    assert str(error.value).startswith(expected)
+
+
+def test_the_digest_size_limit_is_a_setting() -> None:
+    assert get_settings(environ={}).index.max_digest_mb == 100.0
+    assert get_settings(environ={"RAG_INDEX_MAX_DIGEST_MB": "2.5"}).index.max_digest_mb == 2.5

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,54 @@ def test_missing_path_and_directory_are_named(tmp_path: Path) -> None:
     with pytest.raises(DigestFormatError, match="a directory") as err:
         load_digest(tmp_path)
     assert err.value.path == str(tmp_path)
+
+
+def load_within(path: Path, seconds: float = 10, **options: object) -> BaseException | None:
+    """What `load_digest(path)` raised, failing the test if it had not ended in `seconds`
+    (a thread, so that a hang shows as a failure rather than a stuck run)."""
+    raised: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_digest(path, **options)  # type: ignore[arg-type]
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            raised.append(error)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"reading {path} did not end within {seconds} s"
+    return raised[0] if raised else None
+
+
+def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "listing.jsonl"
+    os.mkfifo(fifo)
+    error = load_within(fifo)
+    assert isinstance(error, DigestFormatError)
+    assert str(error) == f"{fifo}: not a regular file (a pipe, device or socket)"
+
+
+def test_a_device_is_refused_before_reading_anything() -> None:
+    error = load_within(Path("/dev/zero"))
+    assert isinstance(error, DigestFormatError)
+    assert "not a regular file" in str(error)
+
+
+def test_a_file_over_the_size_limit_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text(listing("A Title", abstract("size limits")) * 100)
+    assert load_digest(big, max_bytes=big.stat().st_size)  # at the limit: read
+    with pytest.raises(DigestFormatError) as err:
+        load_digest(big, max_bytes=1000)
+    assert "over the 0.001 MB limit for one digest file (RAG_INDEX_MAX_DIGEST_MB)" in str(err.value)
+
+
+def test_a_symlink_to_a_digest_is_read(tmp_path: Path) -> None:
+    target = tmp_path / "real.txt"
+    target.write_text(listing("A Title", abstract("links")))
+    (tmp_path / "link.txt").symlink_to(target)
+    assert len(load_digest(tmp_path / "link.txt")) == 1
 
 
 # ---------------------------------------------------------------- JSON and JSONL
@@ -149,6 +199,22 @@ def test_invalid_json_item_names_its_index(item: object, reason: str) -> None:
     with pytest.raises(DigestFormatError) as err:
         parse_records([{"title": "A", "abstract": "B"}, item], "list.json")
     assert str(err.value).startswith(f"list.json: item [1]: {reason}")
+
+
+@pytest.mark.parametrize("field", ["title", "abstract", "organization", "code_urls"])
+def test_a_lone_surrogate_escape_names_its_line_and_field(tmp_path: Path, field: str) -> None:
+    path = tmp_path / "surrogate.jsonl"
+    record = {"title": "A Title", "abstract": abstract("surrogates")}
+    record[field] = ["\ud800"] if field == "code_urls" else "bad \ud800 text"
+    path.write_text(json.dumps({"title": "Fine", "abstract": abstract("x")}) + "\n")
+    with path.open("a") as out:
+        out.write(json.dumps(record) + "\n")  # json.dumps writes it as the escape \\ud800
+    assert "\\ud800" in path.read_text()
+    with pytest.raises(DigestFormatError) as err:
+        load_digest(path)
+    assert str(err.value) == (
+        f"{path}:2: '{field}' holds a lone surrogate \\ud800, which is not a character"
+    )
 
 
 def test_json_that_is_not_a_list_is_rejected(tmp_path: Path) -> None:

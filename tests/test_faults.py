@@ -11,22 +11,25 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import chromadb
 import pytest
+from chromadb.errors import InternalError
 from conftest import SEED
 
 from rag import Pipeline
 from rag.digest import load_digest
 from rag.embedding import BACKENDS, Encoder
-from rag.errors import IndexStateError
+from rag.errors import INGEST_INTERRUPTED, IndexStateError
 from rag.index import PaperIndex
-from rag.storage import DATABASE, open_client, writer_lock
+from rag.storage import DATABASE, open_client, referenced_segments, writer_lock
 from rag.texts import INDEX_REBUILD_HINT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +42,7 @@ QUESTIONS = (
 )
 # tqdm's progress line once at least one batch is written: "Embedding:   3%|...| 32/1203".
 EMBEDDING_STARTED = re.compile(r"Embedding:.*\| *[1-9]\d*/\d+")
+SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def rag_command(index: Path, *args: str) -> list[str]:
@@ -50,7 +54,8 @@ def rag_env() -> dict[str, str]:
 
 
 def start_ingest(index: Path, *digests: Path, log: Path) -> subprocess.Popen[str]:
-    """An ingest in its own process, its progress bar written to `log`."""
+    """An ingest in its own process, its progress bar written to `log`. SIGINT is reset to
+    its default first: a shell without job control starts background jobs ignoring it."""
     with open(log, "w") as stderr:
         return subprocess.Popen(
             rag_command(index, "ingest", *map(str, digests)),
@@ -59,6 +64,7 @@ def start_ingest(index: Path, *digests: Path, log: Path) -> subprocess.Popen[str
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
 
@@ -97,6 +103,17 @@ def generations(index: Path) -> list[str]:
     return sorted(c.name for c in open_client(index).list_collections())
 
 
+def vector_folders(index: Path) -> set[str]:
+    """The folders Chroma keeps vectors in (named by segment id) found beside the database."""
+    return {d.name for d in index.iterdir() if d.is_dir() and SEGMENT_DIR.fullmatch(d.name)}
+
+
+def no_orphan_folders(index: Path) -> bool:
+    """Every vector folder belongs to a segment the database lists, one per generation."""
+    folders = vector_folders(index)
+    return folders <= referenced_segments(index) and len(folders) == len(generations(index))
+
+
 # ---------------------------------------------------------------- killed and concurrent ingests
 
 
@@ -132,8 +149,44 @@ def test_killed_ingest_leaves_the_previous_index_whole_and_the_next_completes(
     completed = PaperIndex(index, encoder).papers()
     assert len(completed) == LARGE + 3
     assert {pid: completed[pid] for pid in before_papers} == before_papers
-    # The killed run's half-filled generation is gone: the live one and the one it replaced.
+    # The killed run's half-filled generation is gone: the live one and the one it replaced,
+    # and so is every vector folder no collection uses any more.
     assert len(generations(index)) == 2
+    assert no_orphan_folders(index)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_ingest_prints_one_line_and_leaves_the_index_as_it_was(
+    tmp_path: Path, tiny_digest: Path, encoder: Encoder
+):
+    index = tmp_path / "index"
+    first = pipeline_over(index, tiny_digest, encoder)
+    before_papers, before_answers = first.papers, answers(first)
+    large = write_large_digest(tmp_path / "large.jsonl")
+    log = tmp_path / "interrupted.log"
+    process = start_ingest(index, tiny_digest, large, log=log)
+    wait_for_embedding(process, log)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    last = log.read_text().replace("\r", "\n").strip().splitlines()[-1]
+    assert last == f"error: {INGEST_INTERRUPTED.format(path=index)}"
+    assert "Traceback" not in log.read_text()
+    # Nothing half-written is left: not the generation, not its vector folder.
+    assert len(generations(index)) == 1
+    assert no_orphan_folders(index)
+    reopened = pipeline_over(index, tiny_digest, encoder)
+    assert reopened.papers == before_papers
+    assert answers(reopened) == before_answers
+    again = subprocess.run(
+        rag_command(index, "ingest", str(tiny_digest), str(large)),
+        cwd=ROOT,
+        env=rag_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"{LARGE} added, 0 updated, 3 unchanged" in again.stdout
 
 
 @pytest.mark.slow
@@ -218,6 +271,8 @@ DAMAGE = {
     "papers.live.json is damaged": garbage_pointer,
     "its live collection 'papers.000000000000' is missing": pointer_to_nowhere,
 }
+# Damage to the pointer alone loses nothing: recovery finds the generation it named.
+POINTER_DAMAGE = {name: DAMAGE[name] for name in list(DAMAGE)[1:]}
 
 
 @pytest.mark.parametrize("problem", DAMAGE)
@@ -229,11 +284,36 @@ def test_damaged_index_is_refused_at_open_and_rebuild_repairs_it(
     with pytest.raises(IndexStateError) as error:
         PaperIndex(built, encoder).papers()
     assert problem in str(error.value)
-    assert INDEX_REBUILD_HINT in str(error.value)
+    hint = INDEX_REBUILD_HINT if problem not in POINTER_DAMAGE else "ingest --recover"
+    assert hint in str(error.value)
     repaired = PaperIndex(built, encoder)
     report = repaired.ingest(load_digest(tiny_digest), progress=False, rebuild=True)
     assert (report.added, report.unchanged) == (3, 0)
     assert PaperIndex(built, encoder).papers() == expected
+
+
+@pytest.mark.parametrize("problem", POINTER_DAMAGE)
+def test_damaged_pointer_is_recovered_without_reading_any_digest(
+    built: Path, encoder: Encoder, problem: str
+):
+    expected = PaperIndex(built, encoder).papers()
+    live = PaperIndex(built, encoder).generation
+    POINTER_DAMAGE[problem](built)
+    assert PaperIndex(built, encoder).recover() == live
+    assert PaperIndex(built, encoder).papers() == expected
+    # A sound pointer is left alone.
+    assert PaperIndex(built, encoder).recover() is None
+
+
+def test_an_unreadable_database_is_set_aside_by_rebuild_not_deleted(
+    built: Path, tiny_digest: Path, encoder: Encoder
+):
+    garbage_database(built)
+    damaged = (built / DATABASE).read_bytes()
+    PaperIndex(built, encoder).ingest(load_digest(tiny_digest), progress=False, rebuild=True)
+    [aside] = built.glob("damaged-*")
+    assert (aside / DATABASE).read_bytes() == damaged
+    assert len(PaperIndex(built, encoder).papers()) == 3
 
 
 def test_index_of_another_encoder_is_refused(built: Path, tiny_digest: Path, encoder: Encoder):
@@ -318,7 +398,171 @@ def test_stray_files_in_the_index_folder_change_nothing(built: Path, encoder: En
     assert PaperIndex(built, encoder).papers() == expected
 
 
-def test_collection_records_its_encoder_and_dimension(built: Path, encoder: Encoder):
+def test_collection_records_its_encoder_dimension_and_completion(built: Path, encoder: Encoder):
     live = PaperIndex(built, encoder).collection
-    assert live.metadata == {"encoder": encoder.name, "dimension": 384}
+    assert set(live.metadata) == {"encoder", "dimension", "complete", "built_at"}
+    assert (live.metadata["encoder"], live.metadata["dimension"]) == (encoder.name, 384)
+    assert live.metadata["complete"] is True
     assert isinstance(live, chromadb.Collection)
+
+
+# ---------------------------------------------------------------- a full disk
+
+
+SQLITE_FULL = (
+    "Query error: Database error: error returned from database: (code: 13) database or disk is full"
+)
+
+
+def test_a_full_disk_during_ingest_is_one_message_and_the_index_answers_as_before(
+    built: Path, tiny_digest: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+):
+    """The error SQLite gives on a full disk, raised where Chroma writes the new chunks."""
+    expected = PaperIndex(built, encoder).papers()
+    before = generations(built)
+    more = write_large_digest(built.parent / "more.jsonl", n=5)
+    papers = load_digest(tiny_digest) + load_digest(more)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise InternalError(SQLITE_FULL)
+
+    monkeypatch.setattr(chromadb.Collection, "add", full)
+    with pytest.raises(IndexStateError) as error:
+        PaperIndex(built, encoder).ingest(papers, progress=False)
+    assert "(the disk is full)" in str(error.value)
+    assert "the index is unchanged" in str(error.value)
+    monkeypatch.undo()
+    assert generations(built) == before
+    assert no_orphan_folders(built)
+    assert PaperIndex(built, encoder).papers() == expected
+    assert PaperIndex(built, encoder).ingest(papers, progress=False).added == 5
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MB tmpfs (needs root, or the right to mount)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def test_a_really_full_disk_gives_one_line_and_the_next_ingest_completes(
+    small_disk: Path, tiny_digest: Path, tmp_path: Path
+):
+    index = small_disk / "index"
+    large = write_large_digest(tmp_path / "large.jsonl", n=300)
+    first = subprocess.run(rag_command(index, "ingest", str(tiny_digest)), env=rag_env(), cwd=ROOT)
+    assert first.returncode == 0
+    full = subprocess.run(
+        rag_command(index, "ingest", str(tiny_digest), str(large)),
+        cwd=ROOT,
+        env={**rag_env(), "RAG_INDEX_PROGRESS": "false"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert full.returncode == 2, full.stderr
+    [line] = full.stderr.strip().splitlines()
+    assert line.startswith(f"error: Could not write to the index in {index} (")
+    assert "the index is unchanged and still answers as before" in line
+    answered = ask_in_new_process(index)
+    assert answered.returncode == 0, answered.stderr
+    assert "[1] Tidal Forecasting with Graph Neural Networks" in answered.stdout
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    again = subprocess.run(
+        rag_command(index, "ingest", str(tiny_digest), str(large)),
+        cwd=ROOT,
+        env=rag_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "300 added" in again.stdout
+    assert len(generations(index)) == 2
+    assert no_orphan_folders(index)
+
+
+# ---------------------------------------------------------------- read-only, not damaged
+
+
+def unprivileged(command: Sequence[str]) -> list[str]:
+    """`command` without the power to ignore file permissions: root keeps it otherwise."""
+    if os.geteuid() != 0:
+        return list(command)
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv to drop the permission override")
+    drop = "--bounding-set=-dac_override,-dac_read_search,-fowner"
+    return ["setpriv", drop, *command]
+
+
+def run_unprivileged(index: Path, *args: str, digests: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        unprivileged(rag_command(index, *args)),
+        cwd=ROOT,
+        env={**rag_env(), "RAG_INDEX_DIGESTS": str(digests)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    return line
+
+
+def snapshot(index: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(index)): f.read_bytes() for f in index.rglob("*") if f.is_file()}
+
+
+@pytest.fixture
+def two_sources(built: Path, tmp_path: Path, tiny_digest: Path, encoder: Encoder) -> Path:
+    """`built` plus one paper from a file that is not among the configured digests."""
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(json.dumps({"title": "Field Note", "abstract": "Tide gauge read high."}))
+    papers = load_digest(tiny_digest) + load_digest(notes)
+    PaperIndex(built, encoder).ingest(papers, progress=False)
+    return built
+
+
+def test_a_read_only_database_is_called_read_only_and_rebuild_deletes_nothing(
+    two_sources: Path, tiny_digest: Path, encoder: Encoder
+):
+    index = two_sources
+    database = index / DATABASE
+    database.chmod(0o444)
+    before = snapshot(index)
+    try:
+        for args in (("ask", "tides"), ("ingest", "--rebuild")):
+            line = one_line(run_unprivileged(index, *args, digests=tiny_digest))
+            assert f"The index in {index} is read-only ({DATABASE} cannot be written)" in line
+            assert "rebuild" not in line
+        assert snapshot(index) == before
+    finally:
+        database.chmod(0o644)
+    assert len(PaperIndex(index, encoder).papers()) == 4
+
+
+def test_a_read_only_folder_is_called_read_only_not_a_traceback(
+    two_sources: Path, tiny_digest: Path, encoder: Encoder
+):
+    index = two_sources
+    (index / "ingest.lock").unlink()  # an ingest must create it: refused by the folder
+    before = snapshot(index)
+    index.chmod(0o555)
+    try:
+        for args in (("ask", "tides"), ("ingest", "--rebuild"), ("ingest",)):
+            line = one_line(run_unprivileged(index, *args, digests=tiny_digest))
+            assert f"The index in {index} is read-only (its folder cannot be written)" in line
+        assert snapshot(index) == before
+    finally:
+        index.chmod(0o755)
+    assert len(PaperIndex(index, encoder).papers()) == 4

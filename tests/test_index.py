@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,15 @@ from rag import Pipeline
 from rag.digest import load_digest
 from rag.embedding import Encoder
 from rag.index import PaperIndex
-from rag.storage import open_client
+from rag.storage import (
+    DATABASE,
+    Pointer,
+    ReadLease,
+    open_client,
+    pointer_path,
+    referenced_segments,
+    write_pointer,
+)
 
 
 @pytest.fixture
@@ -173,3 +182,85 @@ def test_the_catalogue_is_read_in_pages(
     reopened = PaperIndex(tmp_path / "index", encoder)
     assert list(reopened.papers().values()) == papers
     assert reopened.ingest(papers, progress=False).unchanged == 3
+
+
+SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def vector_folders(path: Path) -> set[str]:
+    return {d.name for d in path.iterdir() if d.is_dir() and SEGMENT_DIR.fullmatch(d.name)}
+
+
+def leftover_generation(path: Path, name: str, encoder: Encoder) -> None:
+    """What an ingest killed mid-way leaves: a half-filled generation no pointer names."""
+    half = open_client(path).create_collection(name, configuration={"hnsw": {"space": "cosine"}})
+    vector = encoder.encode_query("half written").tolist()
+    half.add(ids=["x:0"], embeddings=[vector], metadatas=[{"paper_id": "x", "chunk": 0}])
+
+
+def test_the_next_ingest_removes_leftovers_and_vector_folders_no_collection_uses(
+    index: PaperIndex, tiny_digest: Path, encoder: Encoder
+):
+    papers = load_digest(tiny_digest)
+    index.ingest(papers[:1], progress=False)
+    index.ingest(papers[:2], progress=False)
+    leftover_generation(index.path, "papers.0000deadbeef", encoder)
+    held_by_reader = PaperIndex(index.path, encoder)
+    held = held_by_reader.generation
+    assert len(vector_folders(index.path)) == 3
+    index.ingest(papers, progress=False)
+    names = {c.name for c in open_client(index.path).list_collections()}
+    # Live, the one it replaced (which the reader holds): kept; the leftover: gone.
+    assert names == {index.generation, held}
+    folders = vector_folders(index.path)
+    assert folders <= referenced_segments(index.path) and len(folders) == 2
+    held_by_reader.close()
+    index.ingest(papers, progress=False)  # nothing new: still tidies, and keeps `held`
+    assert {c.name for c in open_client(index.path).list_collections()} == names
+
+
+def test_an_ingest_that_changes_nothing_still_tidies_unless_a_reader_holds_it(
+    index: PaperIndex, tiny_digest: Path, encoder: Encoder
+):
+    papers = load_digest(tiny_digest)
+    index.ingest(papers, progress=False)
+    leftover_generation(index.path, "papers.0000deadbeef", encoder)
+    leftover_generation(index.path, "papers.0000feedface", encoder)
+    reader = ReadLease(index.path, "papers.0000feedface")
+    report = PaperIndex(index.path, encoder).ingest(papers, progress=False)
+    assert report.chunks_embedded == 0
+    names = {c.name for c in open_client(index.path).list_collections()}
+    assert names == {index.generation, "papers.0000feedface"}
+    reader.release()
+    PaperIndex(index.path, encoder).ingest(papers, progress=False)
+    assert [c.name for c in open_client(index.path).list_collections()] == [index.generation]
+    assert len(vector_folders(index.path)) == 1
+
+
+def test_a_killed_first_ingest_does_not_stop_the_next(tmp_path: Path, tiny_digest, encoder):
+    """The first ingest writes a pointer naming nothing before it fills anything, so what a
+    killed one leaves is told apart from an index whose pointer was lost."""
+    path = tmp_path / "index"
+    open_client(path)
+    write_pointer(path, "papers", Pointer(None))
+    leftover_generation(path, "papers.0000deadbeef", encoder)
+    fresh = PaperIndex(path, encoder)
+    assert fresh.papers() == {}
+    assert fresh.ingest(load_digest(tiny_digest), progress=False).added == 3
+    assert [c.name for c in open_client(path).list_collections()] == [fresh.generation]
+
+
+def test_a_first_ingest_marks_its_pointer_before_writing(
+    tmp_path: Path, tiny_digest: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+):
+    seen: list[str] = []
+    embed = PaperIndex._embed
+
+    def watched(self: PaperIndex, *args: object, **kwargs: object) -> None:
+        seen.append(pointer_path(self.path, "papers").read_text())
+        embed(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PaperIndex, "_embed", watched)
+    PaperIndex(tmp_path / "index", encoder).ingest(load_digest(tiny_digest), progress=False)
+    assert seen == ['{"live": null, "previous": null}']
+    assert (tmp_path / "index" / DATABASE).exists()
