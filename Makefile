@@ -14,12 +14,12 @@ export ANONYMIZED_TELEMETRY := False
 # tuned on; the held-out ones (written blind, never tuned on) show what generalises.
 DEV_QUESTIONS := tests/data/dev.jsonl
 HELDOUT_QUESTIONS := tests/data/heldout.jsonl
-QUALITY_FLOORS := recall@5=0.91 all_gold@5=0.92 mrr=0.95 ndcg@10=0.94 citation_recall=0.86 \
-	faithfulness=0.86 noans_accuracy=0.69 single:mrr=0.94 multi:mrr=0.93 multi:all_gold@5=0.69 \
+QUALITY_FLOORS := recall@5=0.91 all_gold@5=0.92 mrr=0.95 ndcg@10=0.94 citation_recall=0.94 \
+	faithfulness=0.94 noans_accuracy=0.78 single:mrr=0.94 multi:mrr=0.93 multi:all_gold@5=0.69 \
 	followup:recall@5=0.97 followup:all_gold@5=0.96 metadata:recall@5=0.89 \
 	metadata:all_gold@5=0.94
-HELDOUT_FLOORS := recall@5=0.93 all_gold@5=0.93 mrr=0.95 citation_recall=0.94 \
-	noans_accuracy=0.6 single:mrr=0.97 multi:recall@5=0.89 multi:all_gold@5=0.8 \
+HELDOUT_FLOORS := recall@5=0.93 all_gold@5=0.93 mrr=0.95 citation_recall=0.97 \
+	noans_accuracy=0.64 single:mrr=0.97 multi:recall@5=0.89 multi:all_gold@5=0.8 \
 	followup:all_gold@5=0.93 metadata:all_gold@5=0.95
 
 BENCH_SIZES ?= 44
