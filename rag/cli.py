@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from rag.config import ANSWER_MODES, EVAL_CONFIGS, describe_settings
-from rag.errors import INGEST_INTERRUPTED, USER_ERRORS, QuestionError
-from rag.pipeline import Pipeline
+from rag.errors import INGEST_INTERRUPTED, USER_ERRORS, OptionError, QuestionError
+from rag.pipeline import Pipeline, check_k
 from rag.records import Answer
 
 USAGE_ERROR = 2
@@ -162,8 +163,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["index"]["server_url"] = args.server
     if getattr(args, "year", None):
         overrides["index"]["year"] = args.year
-    if getattr(args, "k", None):
-        overrides["retrieval"]["k"] = args.k
+    if getattr(args, "k", None) is not None:
+        overrides["retrieval"]["k"] = check_k(args.k)
     overrides["llm"] = llm_overrides(args)
     if args.command == "eval" and args.compare:
         from rag.report import compare_runs
@@ -214,21 +215,46 @@ def run_ingest(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return 0
 
 
-def parse_thresholds(items: Sequence[str]) -> list[tuple[str | None, str, float]]:
-    """'mrr=0.9' and 'multi:all_gold@5=0.9' as (type or None, metric, value)."""
-    parsed = []
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise QuestionError(f"--fail-under takes METRIC=VALUE, got {item!r}")
-        kind, _, metric = name.rpartition(":")
-        parsed.append((kind or None, metric, float(value)))
-    return parsed
+Threshold = tuple[str | None, str, float]
 
 
-def failed_thresholds(
-    summary: dict, thresholds: Sequence[tuple[str | None, str, float]]
-) -> list[str]:
+def parse_thresholds(items: Sequence[str], metrics: Sequence[str]) -> list[Threshold]:
+    """'mrr=0.9' and 'multi:all_gold@5=0.9' as (type or None, metric, value); an
+    `OptionError` naming the item when its metric is not one of `metrics` or its value is not
+    a number."""
+    return [parse_threshold(item, metrics) for item in items]
+
+
+def parse_threshold(item: str, metrics: Sequence[str]) -> Threshold:
+    name, sep, value = item.partition("=")
+    if not sep:
+        raise OptionError(f"--fail-under takes METRIC=VALUE (e.g. mrr=0.5), got {item!r}")
+    kind, _, metric = name.rpartition(":")
+    if metric not in metrics:
+        raise OptionError(
+            f"--fail-under {item}: unknown metric {metric!r}; choose from {', '.join(metrics)}"
+        )
+    try:
+        floor = float(value)
+    except ValueError:
+        floor = math.nan
+    if not math.isfinite(floor):
+        raise OptionError(f"--fail-under {item}: the value must be a number such as 0.5")
+    return kind or None, metric, floor
+
+
+def check_threshold_types(thresholds: Sequence[Threshold], types: Collection[str]) -> None:
+    """An `OptionError` when a TYPE:METRIC threshold names a type no question has: its check
+    could only fail."""
+    for kind, metric, _ in thresholds:
+        if kind is not None and kind not in types:
+            raise OptionError(
+                f"--fail-under {kind}:{metric}: no question has type {kind!r}; "
+                f"the types are {', '.join(sorted(types)) or 'none'}"
+            )
+
+
+def failed_thresholds(summary: dict, thresholds: Sequence[Threshold]) -> list[str]:
     failures = []
     for kind, metric, floor in thresholds:
         scope = summary["by_type"].get(kind, {}) if kind else summary["overall"]
@@ -239,29 +265,48 @@ def failed_thresholds(
     return failures
 
 
-def run_eval(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    if args.generate and args.out:
-        from rag.generate import generate_questions
+def run_generate(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """Write a starter question set to the file --out names (its folder made if missing)."""
+    from rag.evaluation import file_in_the_way
+    from rag.generate import check_count, generate_questions
 
-        rows = generate_questions(list(pipeline.papers.values()), args.generate, seed=args.seed)
-        args.out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-        print(
-            f"wrote {len(rows)} generated questions to {args.out} (a smoke test, not a benchmark)"
+    count = check_count(args.generate)
+    out: Path | None = args.out
+    if out is None:
+        raise OptionError("--generate N writes a question file: give its path with --out FILE")
+    if out.is_dir():
+        raise OptionError(
+            f"--out {out} is a folder: --generate writes the question set to a file; "
+            f"give a file path such as {out / 'generated.jsonl'}"
         )
-        return 0
+    if (blocking := file_in_the_way(out.parent)) is not None:
+        raise OptionError(f"--out {out} is inside {blocking}, which is a file, not a folder")
+    rows = generate_questions(list(pipeline.papers.values()), count, seed=args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    print(f"wrote {len(rows)} generated questions to {out} (a smoke test, not a benchmark)")
+    return 0
+
+
+def run_eval(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.generate is not None:
+        return run_generate(args, pipeline)
     if not args.questions or not args.out:
         raise QuestionError("eval needs a question file and --out FOLDER (or --compare A B)")
     # Evaluation pulls in ranx, scipy and matplotlib: imported here so `ask` stays quick.
-    from rag.evaluation import evaluate
+    from rag.evaluation import check_report_folder, evaluate, threshold_metrics
     from rag.questions import load_questions
     from rag.report import configs_table, write_report
 
-    thresholds = parse_thresholds(args.fail_under)
+    check_report_folder(args.out)
+    metrics = threshold_metrics(pipeline.settings.retrieval.k)
+    thresholds = parse_thresholds(args.fail_under, metrics)
     questions, problems = load_questions(
         args.questions, max_chars=pipeline.settings.answer.max_question_chars
     )
     for problem in problems:
         print(f"skipped {problem}", file=sys.stderr)
+    check_threshold_types(thresholds, {q.type for q in questions})
     configs = args.config or ["ours"]
     summaries = {}
     for config in configs:

@@ -21,6 +21,15 @@ BUNDLED_DIGEST_DIR = PROJECT_ROOT / "seeds"
 
 # Configurations the evaluator can run: ours and the two peers it is measured against.
 EVAL_CONFIGS = ("ours", "baseline", "bm25")
+# Papers retrieved per question: more than MAX_K would not fit a generated answer's prompt or a
+# reader's screen, and none at all makes every answer "not covered".
+MIN_K, MAX_K = 1, 50
+K_ALLOWED = f"a whole number from {MIN_K} to {MAX_K}"
+
+
+def valid_k(k: object) -> bool:
+    """Whether `k` is a number of papers a question may retrieve (a bool is not a number)."""
+    return isinstance(k, int) and not isinstance(k, bool) and MIN_K <= k <= MAX_K
 
 
 def bundled_digests() -> tuple[Path, ...]:
@@ -64,7 +73,13 @@ class IndexSettings:
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    k: int = field(default=5, metadata={"help": "papers retrieved per question"})
+    k: int = field(
+        default=5,
+        metadata={
+            "help": f"papers retrieved per question ({MIN_K} to {MAX_K})",
+            "range": (MIN_K, MAX_K),
+        },
+    )
     chunk_candidates: int = field(
         default=30, metadata={"help": "chunks fetched before grouping them by paper"}
     )
@@ -203,13 +218,19 @@ def _coerce(raw: str, current: object, name: str) -> object:
     return raw
 
 
-def _from_environment(key: str, raw: str, current: object, name: str) -> object:
-    """`_coerce`, with a `SettingError` naming the variable when the value does not fit."""
+def _from_environment(key: str, raw: str, current: object, fld: dataclasses.Field) -> object:
+    """`_coerce`, with a `SettingError` naming the variable when the value does not fit its
+    type or the field's `range` (inclusive bounds in its metadata)."""
+    kind = next((k for k in _KINDS if isinstance(current, k)), int)
     try:
-        return _coerce(raw, current, name)
+        value = _coerce(raw, current, fld.name)
     except ValueError:
-        kind = next((k for k in _KINDS if isinstance(current, k)), int)
         raise SettingError(f"{key} must be {_KINDS[kind]}, got {raw!r}") from None
+    if "range" in fld.metadata:
+        low, high = fld.metadata["range"]
+        if not low <= value <= high:
+            raise SettingError(f"{key} must be {_KINDS[kind]} from {low} to {high}, got {raw!r}")
+    return value
 
 
 def get_settings(
@@ -229,7 +250,7 @@ def get_settings(
             if key in environ:
                 current = getattr(group_value, fld.name)
                 from_env.setdefault(group.name, {})[fld.name] = _from_environment(
-                    key, environ[key], current, fld.name
+                    key, environ[key], current, fld
                 )
     settings = settings.replace(**from_env)
     return settings.replace(**(overrides or {}))

@@ -12,6 +12,10 @@ worst?" names nothing and has none; "what is their X" can open a new subject). A
 CAsT's historical query expansion, the caller searches for the question alone: unless that
 finds a paper outside the conversation's subject with confidence (`new_subject`), the
 question continues the conversation and is searched with it.
+
+`check_history` refuses anything but a list of user and assistant messages and bounds what a
+history contributes (its latest messages, each cut to size; of the previous question only
+its start is carried), so a pasted megabyte costs no more than a short turn.
 """
 
 from __future__ import annotations
@@ -20,9 +24,20 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from rag.errors import QuestionError
 from rag.records import Paper
 
 Message = Mapping[str, str]
+ROLES = ("user", "assistant")
+MESSAGE_SHAPE = "{'role': 'user' or 'assistant', 'content': text}"
+# What a history contributes to a question: only the latest turns are read (the rewrite uses
+# the last question and answer), each cut to a size no real turn reaches, so a huge history
+# costs no more than a short one.
+MAX_HISTORY_MESSAGES = 20
+MAX_TURN_CHARS = 4000
+# Of the previous question, a follow-up reads its start, at most this long (real questions are
+# a fraction of it): text pasted after it would outweigh the question in every search.
+CARRIED_QUESTION_CHARS = 500
 
 _LEANS_ON_CONTEXT = re.compile(
     r"\b(they|them|their|theirs|it|its|this|that|these|those|he|she|the (paper|authors?|"
@@ -52,6 +67,49 @@ class Standalone:
     rewritten: bool
     subject_papers: tuple[Paper, ...] = ()
     refers_to_set: bool = False
+
+
+def check_history(history: object) -> tuple[Message, ...]:
+    """The history as the pipeline reads it: its last MAX_HISTORY_MESSAGES messages, each cut
+    to MAX_TURN_CHARS; a `QuestionError` naming the expected shape when it is not a list of
+    messages."""
+    if history is None:
+        return ()
+    if isinstance(history, str | bytes | Mapping) or not isinstance(history, Sequence):
+        raise QuestionError(
+            f"history must be a list of messages {MESSAGE_SHAPE}, got {type(history).__name__}"
+        )
+    messages = list(history)
+    for number, message in enumerate(messages):
+        if problem := _message_problem(message):
+            raise QuestionError(f"history[{number}] {problem}; expected {MESSAGE_SHAPE}")
+    return tuple(
+        {"role": m["role"], "content": _shortened(m["content"])}
+        for m in messages[-MAX_HISTORY_MESSAGES:]
+    )
+
+
+def _message_problem(message: object) -> str:
+    if not isinstance(message, Mapping):
+        return f"is of type {type(message).__name__}, not a message"
+    if "role" not in message:
+        return "has no 'role'"
+    if message["role"] not in ROLES:
+        return f"has role {message['role']!r}"
+    if "content" not in message:
+        return "has no 'content'"
+    if not isinstance(message["content"], str):
+        return f"has content of type {type(message['content']).__name__}, not text"
+    return ""
+
+
+def _shortened(text: str) -> str:
+    """`text` cut to MAX_TURN_CHARS, keeping its start and its end: an answer's references
+    (the cited titles a follow-up is resolved by) come last."""
+    if len(text) <= MAX_TURN_CHARS:
+        return text
+    half = MAX_TURN_CHARS // 2
+    return f"{text[:half]} … {text[-half:]}"
 
 
 def own_words(question: str) -> list[str]:
@@ -86,6 +144,11 @@ def last_turn(history: Sequence[Message], role: str) -> str:
     return ""
 
 
+def last_question(history: Sequence[Message]) -> str:
+    """The start of the last user turn: what a follow-up carries over and searches with."""
+    return last_turn(history, "user")[:CARRIED_QUESTION_CHARS]
+
+
 def conversation_subject(
     history: Sequence[Message],
     papers: Sequence[Paper],
@@ -94,7 +157,7 @@ def conversation_subject(
     """The papers the conversation is about: those the last answer named, completed by asking
     the previous question again when its text cites more papers than it names by title
     (shortened titles, or another tool's answer)."""
-    previous_question = last_turn(history, "user")
+    previous_question = last_question(history)
     previous_answer = last_turn(history, "assistant")
     subject = cited_papers(previous_answer, papers)
     if not subject and previous_question:
@@ -131,7 +194,7 @@ def standalone_question(
     subject = conversation_subject(history, papers, recall_subject)
     if new_subject is not None and new_subject(question, subject):
         return Standalone(question, rewritten=False)
-    previous_question = last_turn(history, "user")
+    previous_question = last_question(history)
     titles = "; ".join(p.title for p in subject[:TITLES_CARRIED])
     parts = [question, previous_question, titles]
     query = " — ".join(part for part in parts if part)

@@ -33,7 +33,13 @@ class IndexStateError(RuntimeError):
 
 
 class SettingError(ValueError):
-    """A setting (an environment variable) whose value cannot be read as its type."""
+    """A setting (an environment variable) whose value cannot be read as its type or is out
+    of its range."""
+
+
+class OptionError(ValueError):
+    """An option that cannot be used as given (a count below 1, a report folder that is a
+    file, a threshold that is not a number); the message says what is allowed."""
 
 
 # Errors a user can fix from the message alone: front ends print them as one line.
@@ -42,6 +48,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     QuestionError,
     IndexStateError,
     SettingError,
+    OptionError,
 )
 
 # What the user sees when the index folder is in a state only they can resolve.
@@ -87,6 +94,7 @@ __all__ = [
     "DigestFormatError",
     "IndexStateError",
     "InputFileError",
+    "OptionError",
     "QuestionError",
     "QuestionFileError",
     "SettingError",

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from rag.config import EVAL_CONFIGS
 from rag.digest import paper_id_for
+from rag.errors import OptionError
 from rag.grounding import evidence_text
 from rag.metrics import (
     abstention_summary,
@@ -190,6 +191,11 @@ def summarise_rows(rows: Sequence[Mapping[str, Any]], k: int) -> dict[str, Any]:
     return summary
 
 
+def threshold_metrics(k: int) -> list[str]:
+    """The scores in a summary that a floor (`--fail-under`) can be set on."""
+    return [name for name in summarise_rows([], k) if name != "questions"]
+
+
 def summarise(rows: Sequence[Mapping[str, Any]], k: int) -> dict[str, Any]:
     """Overall and per question type."""
     types = sorted({r["type"] for r in rows})
@@ -226,6 +232,28 @@ def keep_whole_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     partial.replace(path)
 
 
+def file_in_the_way(path: Path) -> Path | None:
+    """The first of `path` and its parents that exists, when it is not a folder."""
+    for place in (path, *path.parents):
+        if place.exists():
+            return None if place.is_dir() else place
+    return None
+
+
+def check_report_folder(out: str | Path) -> Path:
+    """`out` as a folder the report can be written to (it need not exist yet); an
+    `OptionError` when it, or a folder it would be created in, is a file."""
+    folder = Path(out)
+    blocking = file_in_the_way(folder)
+    if blocking is not None:
+        where = "is a file" if blocking == folder else f"is inside {blocking}, which is a file"
+        raise OptionError(
+            f"the report folder {folder} {where}: give a folder for the report "
+            "(it is created if missing)"
+        )
+    return folder
+
+
 def evaluate(
     questions: Sequence[EvalQuestion],
     pipeline: Pipeline | None = None,
@@ -239,6 +267,7 @@ def evaluate(
     on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> Report:
     """Answer and score every question; with `out`, write results.jsonl and summary.json."""
+    folder = check_report_folder(out) if out else None
     pipeline = pipeline or Pipeline()
     answerer = answerer_for(config, pipeline)
     support = support or default_support(pipeline.encoder)
@@ -248,7 +277,6 @@ def evaluate(
     # first, and start from an empty vector cache so no configuration rides on another's.
     answerer.ask(WARM_UP_QUESTION)
     pipeline.encoder.clear_cache()
-    folder = Path(out) if out else None
     results = folder / RESULTS_FILE if folder else None
     rows = read_rows(results) if results and resume else []
     done = {r["id"] for r in rows}

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rag.chunking import split_sentences
+from rag.errors import OptionError
 from rag.records import Paper
 
 MAX_TITLE_OVERLAP = 0.34
@@ -116,10 +117,19 @@ def question_for(paper: Paper, idf: dict[str, float]) -> tuple[str, str] | None:
     return None
 
 
+def check_count(n: object) -> int:
+    """`n`, the answerable questions to generate; an `OptionError` unless it is at least 1
+    (with none asked for, the set would hold only distractors)."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise OptionError(f"the number of questions to generate must be 1 or more, got {n!r}")
+    return n
+
+
 def generate_questions(
     papers: Sequence[Paper], n: int, seed: int = 0, unanswerable: int | None = None
 ) -> list[dict[str, Any]]:
     """`n` answerable questions (one per sampled paper) plus distractors, RAGAS field names."""
+    check_count(n)
     rng = random.Random(seed)
     idf = idf_table(papers)
     rows: list[dict[str, Any]] = []

@@ -42,8 +42,8 @@ from rag.chain import (
     compose,
     grounding_sources,
 )
-from rag.config import ANSWER_MODES, Settings, get_settings
-from rag.conversation import Message
+from rag.config import ANSWER_MODES, K_ALLOWED, Settings, get_settings, valid_k
+from rag.conversation import Message, check_history
 from rag.digest import load_digests
 from rag.embedding import Encoder
 from rag.errors import IndexStateError, QuestionError
@@ -59,8 +59,6 @@ from rag.texts import EMPTY_QUESTION, QUESTION_NOT_TEXT, QUESTION_TOO_LONG
 log = logging.getLogger(__name__)
 
 QUERY_FILTER_FIELDS = frozenset(f.name for f in dataclasses.fields(QueryFilters))
-# More papers than this would not fit a generated answer's prompt or a reader's screen.
-MAX_K = 50
 
 
 def check_question(question: object, max_chars: int) -> str:
@@ -75,6 +73,14 @@ def check_question(question: object, max_chars: int) -> str:
     if len(stripped) > max_chars:
         raise QuestionError(QUESTION_TOO_LONG.format(length=len(stripped), limit=max_chars))
     return stripped
+
+
+def check_k(k: object) -> int:
+    """`k`, the papers a question retrieves; a `QuestionError` naming the range otherwise."""
+    if not valid_k(k):
+        raise QuestionError(f"k must be {K_ALLOWED}, got {k!r}")
+    assert isinstance(k, int)
+    return k
 
 
 class View:
@@ -344,8 +350,10 @@ class Pipeline:
 
     def recall(self, question: str) -> Answer:
         """An earlier question answered again to find its papers: extractively, whatever the
-        mode, since only its citations are read."""
-        return self.ask(question, mode="extractive")
+        mode, since only its citations are read. An earlier turn may be longer than a question
+        is allowed to be (an answer, or text pasted by another front end): its start is asked."""
+        limit = self.settings.answer.max_question_chars
+        return self.ask(question.strip()[:limit], mode="extractive")
 
     def resolve_mode(self, mode: str | None) -> str:
         mode = mode or self.settings.llm.mode
@@ -400,11 +408,12 @@ class Pipeline:
         ignored = frozenset(ignore)
         if unknown := ignored - QUERY_FILTER_FIELDS:
             raise QuestionError(f"unknown filter to ignore: {', '.join(sorted(unknown))}")
-        if k is not None and not (isinstance(k, int) and 1 <= k <= MAX_K):
-            raise QuestionError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+        if k is not None:
+            check_k(k)
+        messages = check_history(history)
         self.view()  # builds the index before the clock starts
         started = time.perf_counter()
-        turn = Turn(question, tuple(history or ()), explicit, ignored=ignored, k=k)
+        turn = Turn(question, messages, explicit, ignored=ignored, k=k)
         view, result = self._retrieve(turn, mode)
         try:
             if isinstance(result, Answer):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import AnswerSettings
+from rag.conversation import ROLES
 from rag.errors import QuestionFileError
 
 UNANSWERABLE = "unanswerable"
@@ -79,7 +80,11 @@ def _history(value: object, from_csv: bool) -> tuple[Mapping[str, str], ...]:
         isinstance(m, dict) and isinstance(m.get("content"), str) for m in value
     ):
         raise ValueError("'history' must be a list of {role, content} messages")
-    return tuple({"role": str(m.get("role", "user")), "content": m["content"]} for m in value)
+    messages = tuple({"role": m.get("role", "user"), "content": m["content"]} for m in value)
+    # The pipeline refuses any other role: one bad line must not stop the run halfway.
+    if roles := sorted({repr(m["role"]) for m in messages if m["role"] not in ROLES}):
+        raise ValueError(f"'history' roles must be 'user' or 'assistant', got {', '.join(roles)}")
+    return messages
 
 
 def question_from_record(

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.errors import InputFileError
 from rag.evaluation import RESULTS_FILE, SUMMARY_FILE, metric_names, read_rows
 
 TABLE_EXTRAS = (
@@ -158,8 +159,30 @@ def configs_table(summaries: Mapping[str, Mapping[str, Any]]) -> str:
     return markdown_table(["config", "type", *cols], rows)
 
 
+RUN_HINT = "give a folder that `python -m rag eval QUESTIONS --out FOLDER` wrote"
+
+
+def check_run_folder(folder: Path) -> None:
+    """An `InputFileError` saying what is missing when `folder` holds no finished run."""
+    if not folder.exists():
+        raise InputFileError(folder, f"no such folder: {RUN_HINT}")
+    if not folder.is_dir():
+        raise InputFileError(folder, f"not a folder: {RUN_HINT}")
+    for name in (SUMMARY_FILE, RESULTS_FILE):
+        if not (folder / name).is_file():
+            runs = sorted(p.parent.name for p in folder.glob(f"*/{SUMMARY_FILE}"))
+            hint = f"it holds runs in {', '.join(runs)}: compare those" if runs else RUN_HINT
+            raise InputFileError(folder, f"holds no {name}, so no finished evaluation; {hint}")
+
+
 def load_run(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    summary = json.loads((folder / SUMMARY_FILE).read_text())
+    check_run_folder(folder)
+    try:
+        summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        summary = None
+    if not isinstance(summary, dict) or not isinstance(summary.get("k"), int):
+        raise InputFileError(folder / SUMMARY_FILE, "not a summary written by `python -m rag eval`")
     return summary, read_rows(folder / RESULTS_FILE)
 
 

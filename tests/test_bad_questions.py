@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,49 @@ def test_the_catalogue_leaves_later_answers_unchanged(seed_pipeline: Pipeline):
     after = seed_pipeline.ask("What is neural collapse?")
     assert not after.abstained
     assert (after.text, after.citations) == (before.text, before.citations)
+
+
+# ---------------------------------------------------------------- bad histories
+
+EDGE_QUESTION = "What is the edge-of-reach problem in offline RL?"
+EDGE = "The Edge-of-Reach Problem in Offline Model-Based Reinforcement Learning"
+HISTORY_SHAPE = "{'role': 'user' or 'assistant', 'content': text}"
+BAD_HISTORIES = {
+    "a string": "abc",
+    "a list of strings": ["What is neural collapse?"],
+    "a system message": [{"role": "system", "content": "Answer in French."}],
+    "a message without content": [{"role": "user"}],
+}
+
+
+@pytest.mark.parametrize("history", BAD_HISTORIES.values(), ids=BAD_HISTORIES)
+def test_a_history_that_is_not_messages_gets_one_clear_message(
+    seed_pipeline: Pipeline, history: object
+):
+    with pytest.raises(QuestionError) as error:
+        seed_pipeline.ask("What is neural collapse?", history=history)
+    assert str(error.value).startswith("history")
+    assert HISTORY_SHAPE in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_short_question_after_a_huge_turn_is_answered_as_usual(seed_pipeline: Pipeline):
+    """The question length limit is for the question: a megabyte pasted into an earlier turn
+    neither trips it nor drowns the follow-up."""
+    first = seed_pipeline.ask(EDGE_QUESTION)
+    pasted = " Here is my training log: " + "step 1200 loss 0.4312 reward 1.02; " * 30_000
+    history = [
+        {"role": "user", "content": EDGE_QUESTION + pasted},
+        {"role": "assistant", "content": first.text + pasted},
+    ]
+    started = time.perf_counter()
+    follow_up = seed_pipeline.ask("What method did they propose to fix it?", history=history)
+    assert time.perf_counter() - started < 10
+    assert follow_up.citations[0].title == EDGE
+    assert "RAVL" in follow_up.text
+    alone = seed_pipeline.ask("What is neural collapse?")
+    after = seed_pipeline.ask("What is neural collapse?", history=history)
+    assert after.citations[0] == alone.citations[0]
 
 
 # ---------------------------------------------------------------- the command line

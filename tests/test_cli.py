@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli import build_parser, llm_overrides
+from rag.cli import build_parser, llm_overrides, parse_thresholds
+from rag.errors import OptionError
+from rag.evaluation import threshold_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_ENV = {
@@ -133,6 +136,28 @@ def tiny(tmp_path: Path) -> Path:
     return path
 
 
+def question_file(tmp_path: Path) -> str:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"user_input": "How do tides work?", "type": "single"}\n')
+    return str(path)
+
+
+def empty_folder(tmp_path: Path) -> str:
+    (tmp_path / "empty").mkdir()
+    return str(tmp_path / "empty")
+
+
+def eval_failing_under(tmp_path: Path, threshold: str) -> list[str]:
+    return [
+        "eval",
+        question_file(tmp_path),
+        "--out",
+        str(tmp_path / "r"),
+        "--fail-under",
+        threshold,
+    ]
+
+
 # (arguments, environment, expected text), built in the test's temporary folder.
 BAD_INPUT: dict[str, Callable[[Path], tuple[list[str], dict[str, str], str]]] = {
     "fifo digest": lambda t: (
@@ -166,6 +191,71 @@ BAD_INPUT: dict[str, Callable[[Path], tuple[list[str], dict[str, str], str]]] = 
         {"RAG_RETRIEVAL_K": "abc"},
         "RAG_RETRIEVAL_K must be a whole number, got 'abc'",
     ),
+    "retrieval k setting of 0": lambda t: (
+        ["ask", "x"],
+        {"RAG_RETRIEVAL_K": "0"},
+        "RAG_RETRIEVAL_K must be a whole number from 1 to 50, got '0'",
+    ),
+    **{
+        f"ask -k {k}": lambda t, k=k: (
+            ["ask", "x", "-k", k],
+            {},
+            f"k must be a whole number from 1 to 50, got {k}",
+        )
+        for k in ("0", "-5", "1000000000")
+    },
+    "eval report folder is a file": lambda t: (
+        ["eval", question_file(t), "--out", str(tiny(t))],
+        {},
+        f"the report folder {t}/tiny.txt is a file: give a folder for the report "
+        "(it is created if missing)",
+    ),
+    "threshold that is not a number": lambda t: (
+        eval_failing_under(t, "mrr=abc"),
+        {},
+        "--fail-under mrr=abc: the value must be a number such as 0.5",
+    ),
+    "threshold on an unknown metric": lambda t: (
+        eval_failing_under(t, "precision=0.5"),
+        {},
+        "--fail-under precision=0.5: unknown metric 'precision'; choose from recall@5, "
+        "all_gold@5, mrr, ndcg@10,",
+    ),
+    "threshold without =": lambda t: (
+        eval_failing_under(t, "mrr"),
+        {},
+        "--fail-under takes METRIC=VALUE (e.g. mrr=0.5), got 'mrr'",
+    ),
+    "threshold on a type no question has": lambda t: (
+        eval_failing_under(t, "multi:mrr=0.5"),
+        {},
+        "--fail-under multi:mrr: no question has type 'multi'; the types are single",
+    ),
+    "compare a missing folder": lambda t: (
+        ["eval", "--compare", str(t / "a"), empty_folder(t)],
+        {},
+        f"{t}/a: no such folder: give a folder that `python -m rag eval QUESTIONS --out FOLDER` "
+        "wrote",
+    ),
+    "compare a folder with no run": lambda t: (
+        ["eval", "--compare", empty_folder(t), str(t / "b")],
+        {},
+        f"{t}/empty: holds no summary.json, so no finished evaluation;",
+    ),
+    "generate into a folder": lambda t: (
+        ["eval", "--generate", "5", "--out", str(t)],
+        {},
+        f"--out {t} is a folder: --generate writes the question set to a file; "
+        f"give a file path such as {t}/generated.jsonl",
+    ),
+    **{
+        f"generate {n}": lambda t, n=n: (
+            ["eval", "--generate", n, "--out", str(t / "set.jsonl")],
+            {},
+            f"the number of questions to generate must be 1 or more, got {n}",
+        )
+        for n in ("0", "-5")
+    },
 }
 
 
@@ -175,6 +265,33 @@ def test_bad_input_prints_one_line_and_exits_2(tmp_path: Path, case: str):
     index = ["--index", str(tmp_path / "index")] if "--index" not in args else []
     result = run_cli(*index, *args, **env)
     assert expected in one_line_error(result)
+
+
+def test_generate_writes_its_set_to_a_file_in_a_new_folder(tmp_path: Path, tiny_digest: Path):
+    out = tmp_path / "sets" / "starter.jsonl"
+    generate = ["eval", "--generate", "2", "--out", str(out)]
+    index = ["--index", str(tmp_path / "index")]
+    result = run_cli(*index, *generate, RAG_INDEX_DIGESTS=str(tiny_digest))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["type"] for row in rows].count("single") == 2
+    assert f"wrote {len(rows)} generated questions to {out}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        (["mrr=0.5", "single:recall@5=1"], [(None, "mrr", 0.5), ("single", "recall@5", 1.0)]),
+    ],
+)
+def test_thresholds_parse_into_type_metric_and_floor(items: list[str], expected: list):
+    assert parse_thresholds(items, threshold_metrics(5)) == expected
+
+
+@pytest.mark.parametrize("item", ["mrr=nan", "mrr=inf", "mrr=", "recall@10=0.5", "=0.5"])
+def test_a_threshold_that_could_never_be_checked_is_refused(item: str):
+    with pytest.raises(OptionError, match=f"^--fail-under {re.escape(item)}: "):
+        parse_thresholds([item], threshold_metrics(5))
 
 
 def start_app(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -53,3 +53,17 @@ def test_a_value_that_does_not_fit_names_its_variable(
 def test_the_digest_size_limit_is_a_setting() -> None:
     assert get_settings(environ={}).index.max_digest_mb == 100.0
     assert get_settings(environ={"RAG_INDEX_MAX_DIGEST_MB": "2.5"}).index.max_digest_mb == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "51", "1000000000"])
+def test_a_retrieval_k_out_of_range_names_the_variable_and_the_range(value: str) -> None:
+    with pytest.raises(SettingError) as error:
+        get_settings(environ={"RAG_RETRIEVAL_K": value})
+    assert str(error.value) == (
+        f"RAG_RETRIEVAL_K must be a whole number from 1 to 50, got {value!r}"
+    )
+
+
+@pytest.mark.parametrize("value", ["1", "50"])
+def test_the_ends_of_the_retrieval_k_range_are_accepted(value: str) -> None:
+    assert get_settings(environ={"RAG_RETRIEVAL_K": value}).retrieval.k == int(value)

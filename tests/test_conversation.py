@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import cited_papers, is_follow_up, standalone_question
+from rag.conversation import (
+    CARRIED_QUESTION_CHARS,
+    MAX_HISTORY_MESSAGES,
+    MAX_TURN_CHARS,
+    check_history,
+    cited_papers,
+    is_follow_up,
+    standalone_question,
+)
+from rag.errors import QuestionError
 from rag.records import Paper
 
 GTR = Paper("g", "GTR: Guided Thought Reinforcement Prevents Thought Collapse", "…")
@@ -157,3 +166,51 @@ def test_the_last_answer_finds_the_subject_when_it_names_no_title():
     result = standalone_question("Where's the code?", history, PAPERS, recall)
     assert result.subject_papers == (GTR,)
     assert asked == ["What is RAVL?", history[1]["content"]]
+
+
+SHAPE = "{'role': 'user' or 'assistant', 'content': text}"
+BAD_HISTORIES = {
+    "a string": ("abc", "history must be a list of messages"),
+    "one message, not a list": ({"role": "user", "content": "x"}, "got dict"),
+    "a number in the list": ([1], "history[0] is of type int, not a message"),
+    "a string in the list": (["hello"], "history[0] is of type str, not a message"),
+    "a system message": (
+        [HISTORY[0], {"role": "system", "content": "x"}],
+        "history[1] has role 'system'",
+    ),
+    "no role": ([{"content": "x"}], "history[0] has no 'role'"),
+    "no content": ([{"role": "user"}], "history[0] has no 'content'"),
+    "content not text": ([{"role": "user", "content": 3}], "has content of type int, not text"),
+}
+
+
+@pytest.mark.parametrize(("history", "problem"), BAD_HISTORIES.values(), ids=BAD_HISTORIES)
+def test_a_history_that_is_not_a_list_of_messages_is_refused_naming_the_shape(
+    history: object, problem: str
+):
+    with pytest.raises(QuestionError) as error:
+        check_history(history)
+    assert problem in str(error.value)
+    assert SHAPE in str(error.value)
+
+
+def test_a_history_is_bounded_to_its_latest_turns_each_cut_to_size():
+    turns = [{"role": "user", "content": f"question {n}"} for n in range(100)]
+    huge = "pasted " * 200_000 + "\n[1] " + GTR.title
+    bounded = check_history([*turns, {"role": "assistant", "content": huge}])
+    assert len(bounded) == MAX_HISTORY_MESSAGES
+    assert bounded[0]["content"] == "question 81"
+    answer = bounded[-1]["content"]
+    assert len(answer) <= MAX_TURN_CHARS + 3
+    # An answer's references come last: the cut keeps them.
+    assert answer.startswith("pasted ") and answer.endswith(GTR.title)
+    assert check_history(None) == () and check_history(()) == ()
+
+
+def test_a_follow_up_carries_only_the_start_of_a_huge_previous_question():
+    pasted = "Why do RL-trained VLM agents stop reasoning? Log: " + "loss 0.4 " * 100_000
+    history = [{"role": "user", "content": pasted}, HISTORY[1]]
+    result = standalone_question("What method did they propose to fix it?", history, PAPERS)
+    assert "stop reasoning" in result.query
+    assert GTR.title in result.query
+    assert len(result.query) < CARRIED_QUESTION_CHARS + 200

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rag import Pipeline
+from rag.errors import InputFileError, OptionError
 from rag.evaluation import RESULTS_FILE, SUMMARY_FILE, evaluate
 from rag.questions import EvalQuestion
 from rag.report import compare_runs, write_report
@@ -123,6 +124,33 @@ def test_compare_reports_deltas_and_a_paired_test(seed_pipeline: Pipeline, run, 
     table = compare_runs(ours, tmp_path / "bm25")
     assert "p (paired t)" in table
     assert "| mrr | 2 |" in table
+
+
+def test_a_report_folder_that_is_a_file_is_refused_before_any_question(tmp_path: Path):
+    taken = tmp_path / "report.md"
+    taken.write_text("an earlier report\n")
+    # No pipeline is given: the folder is checked before one is built or a question asked.
+    with pytest.raises(OptionError) as error:
+        evaluate(QUESTIONS, out=taken, progress=False)
+    assert str(error.value) == (
+        f"the report folder {taken} is a file: give a folder for the report "
+        "(it is created if missing)"
+    )
+    with pytest.raises(OptionError, match=f"is inside {taken}, which is a file"):
+        evaluate(QUESTIONS, out=taken / "ours", progress=False)
+    assert taken.read_text() == "an earlier report\n"
+
+
+def test_comparing_a_folder_that_holds_no_run_names_the_folder(run, tmp_path: Path):
+    _, ours = run
+    missing, empty = tmp_path / "missing", tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputFileError, match=f"^{missing}: no such folder"):
+        compare_runs(ours, missing)
+    with pytest.raises(InputFileError, match=f"^{empty}: holds no summary.json"):
+        compare_runs(empty, ours)
+    with pytest.raises(InputFileError, match=f"holds runs in {ours.name}: compare those"):
+        compare_runs(ours.parent, ours)
 
 
 def test_cli_fail_under_guards_quality(tmp_path: Path, tiny_digest: Path):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import SEED
 
 from rag.digest import load_digest
+from rag.errors import OptionError
 from rag.generate import MAX_TITLE_OVERLAP, generate_questions, plainer, title_overlap
 
 
@@ -37,3 +39,13 @@ def test_same_seed_same_questions():
 def test_plainer_rewords_without_breaking_acronyms():
     assert plainer("We demonstrate a novel method.") == "the authors show a new method"
     assert plainer("GTR significantly improves success.") == "GTR substantially improves success"
+
+
+@pytest.mark.parametrize("count", [0, -5, True, 2.5])
+def test_a_count_below_one_or_not_whole_is_refused(count: object):
+    """Before, -5 wrote a set of one distractor and no question to measure."""
+    with pytest.raises(OptionError) as error:
+        generate_questions(load_digest(SEED), count)  # type: ignore[arg-type]
+    assert str(error.value) == (
+        f"the number of questions to generate must be 1 or more, got {count!r}"
+    )

@@ -97,6 +97,17 @@ def test_a_follow_up_finds_the_conversation_s_paper(seed_pipeline: Pipeline):
     assert "RAVL" in follow_up.text
 
 
+def test_a_follow_up_on_an_answer_longer_than_a_question_finds_its_paper(seed_pipeline):
+    """An earlier answer that names no title is searched with to find the conversation's
+    paper; one longer than a question may be must not make the follow-up "too long"."""
+    edge = next(p for p in seed_pipeline.papers.values() if p.title == EDGE)
+    answer = f"{edge.abstract} {edge.abstract}"
+    assert len(answer) > seed_pipeline.settings.answer.max_question_chars
+    history = [{"role": "user", "content": "Go on."}, {"role": "assistant", "content": answer}]
+    follow_up = seed_pipeline.ask("What method did they propose to fix it?", history=history)
+    assert follow_up.citations[0].title == EDGE
+
+
 def test_how_many_authors_is_answered_from_the_record(seed_pipeline: Pipeline):
     answer = seed_pipeline.ask("How many authors wrote the paper on the edge-of-reach problem?")
     assert answer.citations[0].title == EDGE
@@ -125,7 +136,9 @@ def test_the_caller_chooses_how_many_papers_are_retrieved(seed_pipeline: Pipelin
     ("option", "message"),
     [
         ({"ignore": ["colour"]}, "unknown filter to ignore: colour"),
-        ({"k": 0}, "k must be a whole number from 1 to 50"),
+        ({"k": 0}, "k must be a whole number from 1 to 50, got 0"),
+        ({"k": 51}, "k must be a whole number from 1 to 50, got 51"),
+        ({"k": True}, "k must be a whole number from 1 to 50, got True"),
     ],
 )
 def test_bad_retrieval_options_are_refused_clearly(seed_pipeline: Pipeline, option, message):

@@ -104,6 +104,9 @@ BAD_LINES = {
     "'type' must be text": '{"user_input": "Q?", "type": 3}',
     "'reference' must be text": '{"user_input": "Q?", "reference": ["a"]}',
     "'history' must be a list": '{"user_input": "Q?", "history": "earlier"}',
+    "'history' roles must be 'user' or 'assistant', got 'system'": (
+        '{"user_input": "Q?", "history": [{"role": "system", "content": "Be brief."}]}'
+    ),
     "'reference_contexts' must be": '{"user_input": "Q?", "reference_contexts": {"a": 1}}',
 }
 GOOD_LINES = [
