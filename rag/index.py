@@ -20,7 +20,6 @@ instance instead of the folder; nothing else changes.
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import hashlib
 import logging
@@ -37,6 +36,15 @@ from chromadb.errors import ChromaError, InternalError, NotFoundError
 from tqdm import tqdm
 
 from rag import derived, storage
+from rag.catalogue import (
+    COPY_BATCH,
+    Metadata,
+    copy_chunks,
+    paper_from_metadata,
+    paper_metadata,
+    paper_rows,
+    stored_fingerprints,
+)
 from rag.chunking import SPLITTER, chunk_id_for, chunk_paper, paper_id_of
 from rag.digest import content_hash
 from rag.embedding import ChromaEmbedding, Encoder
@@ -56,7 +64,6 @@ DISK_FULL = "the disk is full"
 WRITE_BATCHES = 8
 # Times a reader reads the pointer again when the generation it named was dropped meanwhile.
 OPEN_ATTEMPTS = 3
-Metadata = dict[str, str | int | float | bool]
 
 
 @dataclass(frozen=True)
@@ -82,48 +89,6 @@ class ChunkHit:
     paper_id: str
     text: str
     score: float
-
-
-def paper_metadata(paper: Paper, fingerprint: str, n_chunks: int) -> Metadata:
-    """Flat, Chroma-storable metadata for every chunk of `paper` (None values left out)."""
-    meta: Metadata = {
-        "paper_id": paper.paper_id,
-        "title": paper.title,
-        "upvotes": paper.upvotes,
-        "year_inferred": paper.year_inferred,
-        "source_file": paper.source_file,
-        "source_line": paper.source_line,
-        "code_urls": "\n".join(paper.code_urls),
-        "fingerprint": fingerprint,
-        "n_chunks": n_chunks,
-    }
-    if paper.authors_count is not None:
-        meta["authors_count"] = paper.authors_count
-    if paper.organization:
-        meta["organization"] = paper.organization
-    if paper.published:
-        meta["published"] = paper.published.isoformat()
-        meta["year"] = paper.published.year
-        meta["published_ordinal"] = paper.published.toordinal()
-    return meta
-
-
-def paper_from_metadata(meta: dict, abstract: str) -> Paper:
-    """The inverse of `paper_metadata`, given the abstract stored on chunk 0."""
-    published = meta.get("published")
-    return Paper(
-        paper_id=str(meta["paper_id"]),
-        title=str(meta["title"]),
-        abstract=abstract,
-        authors_count=meta.get("authors_count"),
-        organization=meta.get("organization"),
-        published=dt.date.fromisoformat(published) if published else None,
-        year_inferred=bool(meta.get("year_inferred", False)),
-        upvotes=int(meta.get("upvotes", 0)),
-        code_urls=tuple(u for u in str(meta.get("code_urls", "")).split("\n") if u),
-        source_file=str(meta.get("source_file", "")),
-        source_line=int(meta.get("source_line", 0)),
-    )
 
 
 @dataclass(frozen=True)
@@ -297,12 +262,12 @@ class PaperIndex:
 
     def up_to_date(self, papers: Sequence[Paper], live: chromadb.Collection | None) -> bool:
         """Whether `live` holds every paper as it is now (fingerprints only: no chunking)."""
-        stored = _stored_fingerprints(live) if live else {}
+        stored = stored_fingerprints(live) if live else {}
         return all(stored.get(p.paper_id) == self.fingerprint(p) for p in papers)
 
     def plan(self, papers: Sequence[Paper], live: chromadb.Collection | None) -> IngestPlan:
         """Chunks of the new and changed papers, compared by fingerprint with `live`."""
-        stored = _stored_fingerprints(live) if live else {}
+        stored = stored_fingerprints(live) if live else {}
         pending: list[tuple[Chunk, Metadata, str]] = []
         replaced: set[str] = set()
         added = 0
@@ -413,7 +378,7 @@ class PaperIndex:
         )
         try:
             if self._live is not None:
-                _copy_chunks(self._live, staged, skip=plan.replaced, batch_size=COPY_BATCH)
+                copy_chunks(self._live, staged, skip=plan.replaced, batch_size=COPY_BATCH)
             self._embed(staged, plan.pending, batch_size, progress)
         except NotFoundError as error:
             # Only a writer holding another lock (another machine) drops a generation being
@@ -489,7 +454,7 @@ class PaperIndex:
         rows: list[dict] = []
         for name in names:
             try:
-                rows.extend(_paper_rows(client.get_collection(name)))
+                rows.extend(paper_rows(client.get_collection(name)))
             except (ChromaError, ValueError) as error:
                 log.warning("cannot read the papers of %s: %s", name, error)
         return rows
@@ -591,7 +556,7 @@ class PaperIndex:
         place = self.derived_folder()
         metas = derived.read_json(place / "catalogue.json") if place else None
         if not isinstance(metas, list):
-            metas = _paper_rows(live)
+            metas = paper_rows(live)
             if place:
                 derived.write_json(place / "catalogue.json", metas)
         self._chunk_counts = {
@@ -672,43 +637,3 @@ def _write(
         documents=[d for _, _, d in batch],
     )
     return len(batch)
-
-
-# Rows per catalogue read (see `_paper_rows`).
-PAGE_ROWS = 5000
-# Chunks copied per request from the live generation into the next (vectors included).
-COPY_BATCH = 1000
-
-
-def _paper_rows(live: chromadb.Collection) -> list[dict]:
-    """Chunk 0's metadata of every paper, read in pages: Chroma reads a page's rows with one
-    SQL statement, and SQLite refuses more than 32,766 variables in one."""
-    rows: list[dict] = []
-    while True:
-        page = live.get(
-            where={"chunk": 0}, include=["metadatas"], limit=PAGE_ROWS, offset=len(rows)
-        )
-        rows.extend(dict(m) for m in page["metadatas"] or [])
-        if len(page["ids"]) < PAGE_ROWS:
-            return rows
-
-
-def _stored_fingerprints(live: chromadb.Collection) -> dict[str, str]:
-    return {str(m["paper_id"]): str(m["fingerprint"]) for m in _paper_rows(live)}
-
-
-def _copy_chunks(
-    source: chromadb.Collection, target: chromadb.Collection, skip: set[str], batch_size: int
-) -> None:
-    """Every chunk of `source` except those of the papers in `skip`, vectors and all."""
-    include = ["embeddings", "metadatas", "documents"]
-    for offset in range(0, source.count(), batch_size):
-        rows = source.get(include=include, limit=batch_size, offset=offset)
-        keep = [i for i, m in enumerate(rows["metadatas"]) if m["paper_id"] not in skip]
-        if keep:
-            target.add(
-                ids=[rows["ids"][i] for i in keep],
-                embeddings=[rows["embeddings"][i] for i in keep],
-                metadatas=[rows["metadatas"][i] for i in keep],
-                documents=[rows["documents"][i] for i in keep],
-            )

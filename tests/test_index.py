@@ -178,7 +178,7 @@ def test_the_catalogue_is_read_in_pages(
     # One unpaged read of 50,000 papers exceeded SQLite's limit on statement variables.
     papers = load_digest(tiny_digest)
     PaperIndex(tmp_path / "index", encoder).ingest(papers, progress=False)
-    monkeypatch.setattr("rag.index.PAGE_ROWS", 2)
+    monkeypatch.setattr("rag.catalogue.PAGE_ROWS", 2)
     reopened = PaperIndex(tmp_path / "index", encoder)
     assert list(reopened.papers().values()) == papers
     assert reopened.ingest(papers, progress=False).unchanged == 3
