@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from rag.citations import cited_numbers, split_statements, strip_citations
 from rag.config import EVAL_CONFIGS
 from rag.digest import paper_id_for
 from rag.errors import OptionError
@@ -32,14 +33,11 @@ from rag.metrics import (
     abstention_summary,
     answer_outcome,
     citation_recall_precision,
-    cited_numbers,
     faithfulness,
     latency_summary,
     paper_citation_scores,
     required_term_recall,
     retrieval_scores,
-    split_statements,
-    strip_citations,
 )
 from rag.pipeline import Message, Pipeline
 from rag.questions import EvalQuestion

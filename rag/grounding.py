@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from rag.metrics import cited_numbers, split_statements, strip_citations
+from rag.citations import cited_numbers, split_statements, strip_citations
 from rag.records import Citation, Paper, Sentence, Source, short_title
 from rag.support import Support
 

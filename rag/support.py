@@ -45,7 +45,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.chunking import split_sentences
-from rag.metrics import strip_citations
+from rag.citations import strip_citations
 
 # Set from `calibrate` on tests/data/support_calibration.jsonl (figures above).
 DEFAULT_MIN_SIMILARITY = 0.64

@@ -8,18 +8,16 @@ from collections.abc import Sequence
 import pytest
 
 from rag.answer import with_citation
+from rag.citations import cited_numbers, split_statements, strip_citations
 from rag.metrics import (
     abstention_summary,
     answer_outcome,
     citation_recall_precision,
-    cited_numbers,
     faithfulness,
     latency_summary,
     paper_citation_scores,
     required_term_recall,
     retrieval_scores,
-    split_statements,
-    strip_citations,
 )
 from rag.texts import LIST_LEAD
 
