@@ -4,8 +4,9 @@ Design: papers are clustered in the full embedding space (k-means on the normali
 vectors, cosine geometry) and only then projected to 2-D with PCA, so a cluster is a real
 neighbourhood of meaning rather than an artefact of the projection. Each cluster is named by
 its top terms: words frequent in its papers' titles and abstracts but rare across the digest
-(a TF-IDF over clusters). `render_svg` draws the map as inline SVG with escaped titles, so
-the app needs no plotting library and nothing from the internet.
+(a TF-IDF over clusters). `render_svg` draws the map as inline SVG, its titles escaped as
+all digest text is (`rag.ui_format.escape`: neither HTML nor Markdown), so the app needs no
+plotting library and nothing from the internet.
 
 Concessions: PCA keeps the two directions of largest variance only, so clusters can overlap
 on the map although they are separate in 384 dimensions; the number of clusters follows the
@@ -15,7 +16,6 @@ seeded (k-means++ with a fixed seed), so the map is the same on every start.
 
 from __future__ import annotations
 
-import html
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +25,7 @@ import numpy as np
 
 from rag.records import Paper
 from rag.support import content_words
+from rag.ui_format import escape
 
 PAPERS_PER_CLUSTER = 9
 MAX_CLUSTERS = 8
@@ -158,10 +159,10 @@ def render_svg(atlas: Atlas) -> str:
     for point in atlas.points:
         x, y = _at(point)
         colour = PALETTE[point.cluster % len(PALETTE)]
-        title = html.escape(point.title)
+        title = escape(point.title)
         circles.append(
             f'<circle class="map-point" cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{colour}" '
-            f'data-paper="{html.escape(point.paper_id)}" tabindex="0"><title>{title}</title>'
+            f'data-paper="{escape(point.paper_id)}" tabindex="0"><title>{title}</title>'
             "</circle>"
         )
     for cluster in atlas.clusters:
@@ -170,11 +171,11 @@ def render_svg(atlas: Atlas) -> str:
         y = min(_at(p)[1] for p in members) - 12
         labels.append(
             f'<text class="map-label" x="{x:.1f}" y="{max(y, 14):.1f}" text-anchor="middle">'
-            f"{html.escape(cluster.label)}</text>"
+            f"{escape(cluster.label)}</text>"
         )
     legend = "".join(
         f'<li><span class="swatch" style="background:{PALETTE[c.number % len(PALETTE)]}">'
-        f"</span>{html.escape(c.label)} ({c.size} papers)</li>"
+        f"</span>{escape(c.label)} ({c.size} papers)</li>"
         for c in atlas.clusters
     )
     return (

@@ -4,8 +4,11 @@ Both are written only inside one data folder chosen by the caller; `inside()` re
 path and refuses one that would leave the folder (`..`, absolute names, symlinks out), so a
 crafted name cannot write elsewhere. Feedback is appended as JSON Lines, one object per
 rating or comment, each carrying the question, the answer and its citations, so the file can
-be read without the app. The export renumbers citations across the whole conversation into
-one reference list, so `[3]` means the same paper wherever it appears.
+be read without the app; a comment longer than `MAX_COMMENT_CHARS` is refused with a message
+saying so, so no visitor can grow the file without bound. The export renumbers citations
+across the whole conversation into one reference list, so `[3]` means the same paper
+wherever it appears; a model's answer given after the extractive one to the same question
+follows it under that question, named as the model's.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from rag.records import Answer
 FEEDBACK_FILE = "feedback.jsonl"
 EXPORT_FOLDER = "exports"
 RATINGS = ("up", "down")
+MAX_COMMENT_CHARS = 2000
+COMMENT_TOO_LONG = "That comment is too long ({length} characters; the limit is {limit})."
+MODEL_ANSWER_LEAD = "*The {mode} model's answer, each sentence checked against its source:*"
 _CITATION = re.compile(r"\[(\d+)\]")
 
 
@@ -40,6 +46,9 @@ class Feedback:
     def __post_init__(self) -> None:
         if self.rating is not None and self.rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS} or None, got {self.rating!r}")
+        if len(self.comment) > MAX_COMMENT_CHARS:
+            length, limit = len(self.comment), MAX_COMMENT_CHARS
+            raise ValueError(COMMENT_TOO_LONG.format(length=length, limit=limit))
 
 
 def feedback_for(answer: Answer, rating: str | None, comment: str = "") -> Feedback:
@@ -79,7 +88,7 @@ def conversation_markdown(answers: Sequence[Answer], title: str = "Digest QA con
     references: dict[str, int] = {}
     entries: list[str] = []
     lines = [f"# {title}", ""]
-    for answer in answers:
+    for position, answer in enumerate(answers):
         local: dict[int, int] = {}
         for c in answer.citations:
             if c.paper_id not in references:
@@ -92,7 +101,12 @@ def conversation_markdown(answers: Sequence[Answer], title: str = "Digest QA con
             number = int(match.group(1))
             return f"[{local[number]}]" if number in local else match.group(0)
 
-        lines += [f"**Q:** {answer.question}", "", _CITATION.sub(renumber, answer.text.strip()), ""]
+        again = position > 0 and answers[position - 1].question == answer.question
+        if again and answer.mode != "extractive":
+            lines += [MODEL_ANSWER_LEAD.format(mode=answer.mode), ""]
+        else:
+            lines += [f"**Q:** {answer.question}", ""]
+        lines += [_CITATION.sub(renumber, answer.text.strip()), ""]
     if entries:
         lines += ["## References", "", *entries, ""]
     return "\n".join(lines)

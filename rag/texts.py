@@ -53,18 +53,63 @@ INDEX_BUSY = (
 
 # The browser app.
 APP_DESCRIPTION = (
-    "Ask about the papers in the bundled research digest. Answers quote the abstracts and "
-    "cite them as [1], [2], …; click a number to jump to its source card. When the digest "
-    "does not cover a question, the app says so and shows the nearest papers."
+    "Ask about the papers in the bundled research digest: answers quote the abstracts and "
+    "cite them as [1], [2], …, each linked to its source."
 )
-APP_DETECTED_CHIPS = "From your question:"
+APP_OVERVIEW = "{papers} papers, published {years}"
+APP_OVERVIEW_TOPICS = "largest topics: {topics}"
+APP_OVERVIEW_TABS = "Browse them all in the <b>Papers</b> tab, or by topic on the <b>Map</b>."
 APP_NEAREST_LEAD = "Nearest papers (not cited):"
-APP_RATE_PROMPT = "Rate any answer with 👍 or 👎."
-APP_RATED = "Thanks for the feedback. Add a comment below if you like."
+APP_CHAT_PLACEHOLDER = "Ask a question about the papers in the digest, or pick one of these."
+APP_QUESTION_PLACEHOLDER = "Ask about the digest…"
+APP_SEARCHED = "searched:"
+APP_SEARCHED_HELP = (
+    "What was searched: your question read together with the conversation. Not what you "
+    "meant? Ask it again as a new topic."
+)
+APP_NEW_TOPIC = "New topic"
+APP_NEW_TOPIC_MARK = "new topic"
+APP_ASK_AS_NEW_TOPIC = "Ask this again as a new topic"
+APP_STOPPED = "(stopped)"
+APP_MODEL_STOPPED = "(stopped) The model's answer was not finished; the answer above stands."
+APP_MODEL_WRITING = (
+    "{model} is writing its own answer from these sources ({words} words so far). Each "
+    "sentence is checked against the paper it cites before it is shown."
+)
+APP_MODEL_HEADING = "{model}: each sentence checked against the paper it cites"
+APP_SENTENCE_UNSUPPORTED = "not backed by the paper it cites"
+APP_SENTENCE_UNCITED = "cites no paper"
+APP_MODE_EXTRACTIVE = "Quotes the abstracts (extractive)"
+APP_MODE_DEMO = "Demonstration model: Gemma 3 270M (llamacpp)"
+APP_MODE_DEMO_INFO = (
+    "The demonstration model is small: fluent but often wrong. It answers below the "
+    "extractive answer, each sentence checked against the paper it cites."
+)
+APP_MODE_LOCAL = "Local model (llamacpp)"
+APP_MODE_OPENAI = "OpenAI-compatible server (openai)"
+APP_MODE_OLLAMA = "Ollama server (ollama)"
+APP_FILTERS_LABEL = "Active filters"
+APP_FILTERS_HELP = "From the side panel and your question; × removes one and asks again."
+APP_FROM_QUESTION = "{label} · from your question"
+APP_RELEVANCE_HELP = (
+    "How close the question is to this paper's best-matching passage (cosine {score:.2f}): "
+    "strong from {strong:.2f}, and below {weak:.2f} the app would not answer from it."
+)
+APP_RELEVANCE = {"strong": "strong match", "partial": "partial match", "weak": "weak match"}
+APP_YEAR_INFERRED = "year inferred"
+APP_YEAR_INFERRED_HELP = (
+    "The digest gives this paper's day and month only; the year is inferred from where it "
+    "is listed."
+)
+APP_RATED = "Thanks, your {rating} is saved."
+APP_COMMENT_PLACEHOLDER = "Add a comment if you like"
 APP_RATE_FIRST = "Rate an answer with 👍 or 👎 first."
 APP_COMMENT_EMPTY = "Type a comment first."
 APP_COMMENT_SAVED = "Comment saved. Thank you."
 APP_NOTHING_TO_EXPORT = "Ask a question first: there is nothing to export yet."
+APP_PAPERS_SEARCH = "Search titles, authors and abstracts"
+APP_PAPERS_HINT = "Select a paper to read its abstract here."
+APP_PAPERS_SORT = "Sort by {column}"
 APP_MAP_HELP = (
     "Each dot is a paper, placed by meaning; colours are topic clusters named by their most "
     "particular terms. Click a dot to read it."
@@ -79,4 +124,3 @@ INDEX_SWITCHED_MEANWHILE = (
     "Another ingest switched the index in {path} to {live} while this one was writing; "
     "nothing was changed: run the ingest again."
 )
-APP_DETECTED_CHIPS_HELP = "× removes a filter and asks the question again without it."

@@ -1,39 +1,60 @@
 """The browser app: markup and session state as pure functions, the handlers over a real
-pipeline without a server, then the served app over gradio_client on the tiny digest."""
+pipeline without a server, then the served app over gradio_client and HTTP on the tiny digest
+(with its own Gradio cache folder, GRADIO_TEMP_DIR, to see what lands there), and `python
+app.py` started on a broken digest."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from app import EXAMPLES, build_app, serve
 from rag import Pipeline
-from rag.feedback import FEEDBACK_FILE, read_feedback
+from rag.config import PROJECT_ROOT
+from rag.feedback import (
+    COMMENT_TOO_LONG,
+    FEEDBACK_FILE,
+    MAX_COMMENT_CHARS,
+    conversation_markdown,
+    read_feedback,
+)
 from rag.records import Answer, Citation, Paper, Source
-from rag.texts import APP_COMMENT_SAVED, APP_NEAREST_LEAD, EMPTY_QUESTION, NOT_COVERED
+from rag.texts import (
+    APP_COMMENT_SAVED,
+    APP_NEAREST_LEAD,
+    APP_NOTHING_TO_EXPORT,
+    EMPTY_QUESTION,
+    NOT_COVERED,
+)
 from rag.ui_format import (
     answer_html,
+    escape,
     link_citations,
     marked_abstract,
     paper_detail_html,
     paper_rows,
 )
-from rag.ui_session import Asked, PanelFilters, Session
+from rag.ui_session import Asked, PanelFilters, Session, question_chip
 
 XSS_TITLE = "Neural Collapse <img src=x onerror=alert(1)> Revisited"
 YEAR_QUESTION = "Which 2025 papers are about entropy in reinforcement learning?"
+YEAR_CHIP = question_chip("year: 2025")
 TIDES = "Tidal Forecasting with Graph Neural Networks"
 ABSTRACT = (
     "Neural collapse is a phenomenon of late training. Features collapse to their class means. "
@@ -62,8 +83,8 @@ def test_citations_link_to_their_cards_and_unknown_numbers_stay_text() -> None:
 
     assert '<a class="cite" href="#a3-1" data-cite="1">[1]</a>' in html
     assert 'href="#a3-2"' in html
-    assert "[7]" in html and "#a3-7" not in html
-    assert "&lt;b&gt;" in html and "<b>" not in html
+    assert escape("[7]") in html and "#a3-7" not in html
+    assert escape("<b>") in html and "<b>" not in html
 
 
 def test_answer_has_one_card_per_citation_with_the_anchor_its_link_points_to() -> None:
@@ -77,7 +98,7 @@ def test_answer_has_one_card_per_citation_with_the_anchor_its_link_points_to() -
         assert f'id="a1-{number}"' in html
     assert html.count('class="source-card"') == 2
     assert "2 authors" not in html and "3 authors" in html
-    assert "▲ 7 upvotes" in html and "relevance 0.70" in html
+    assert "▲ 7 upvotes" in html and "strong match 0.70" in html
     assert "<details><summary>Full abstract</summary>" in html
 
 
@@ -85,8 +106,8 @@ def test_the_used_sentence_is_marked_inside_the_abstract() -> None:
     html = marked_abstract(ABSTRACT, "Features collapse to their class means.")
 
     assert html.count("<mark>") == 1
-    assert "<mark>Features collapse to their class means.</mark>" in html
-    assert html.startswith("Neural collapse is a phenomenon of late training.")
+    assert f"<mark>{escape('Features collapse to their class means.')}</mark>" in html
+    assert html.startswith(escape("Neural collapse is a phenomenon of late training."))
 
 
 @pytest.mark.parametrize(
@@ -104,7 +125,8 @@ def test_html_in_titles_is_shown_as_text(render: Callable[[Paper], str]) -> None
     html = render(make_paper(XSS_TITLE))
 
     assert "<img" not in html
-    assert "Neural Collapse &lt;img src=x onerror=alert(1)&gt; Revisited" in html
+    assert escape(XSS_TITLE) in html
+    assert "Neural Collapse &#60;img src&#61;x onerror&#61;alert&#40;1&#41;&#62; Revisited" in html
 
 
 def test_not_covered_states_it_plainly_and_shows_nearest_papers_without_numbers() -> None:
@@ -112,7 +134,7 @@ def test_not_covered_states_it_plainly_and_shows_nearest_papers_without_numbers(
     text = f"{NOT_COVERED} The nearest papers in the digest, not cited as evidence, are: x."
     html = answer_html(Answer("bread?", text, sources=nearest, abstained=True), "a5", {})
 
-    assert NOT_COVERED in html and "not-covered" in html
+    assert escape(NOT_COVERED) in html and "not-covered" in html
     assert html.count('class="source-card"') == 3
     assert "a.cite" not in html and 'href="#' not in html
 
@@ -211,21 +233,20 @@ def test_chat_turn_shows_linked_answer_and_keeps_it_in_the_session(
     assert session.message_answer == {1: 0}
 
 
-def test_chat_turn_reports_empty_and_oversized_questions_without_asking(
+def test_chat_turn_warns_of_empty_and_oversized_questions_without_a_message_to_rate(
     tiny_pipeline: Pipeline, tmp_path: Path
 ) -> None:
     respond = handler(build_app(tiny_pipeline, tmp_path), "respond")
 
     for bad in ("   ", "x" * 5000):
-        chat, session, box, _ = finished(
-            respond(bad, [], Session(), "extractive", 5, "any", "", "", 0)
-        )
-        assert len(chat) == 1 and 'class="chat-error"' in chat[0]["content"]
-        assert session.answers == [] and box == bad
-    assert (
-        EMPTY_QUESTION
-        in finished(respond("", [], Session(), "", 5, "any", "", "", 0))[0][0]["content"]
-    )
+        with pytest.warns(UserWarning):
+            chat, session, box, _ = finished(
+                respond(bad, [], Session(), "extractive", 5, "any", "", "", 0)
+            )
+        # The chat is left as it was: no message without an answer, so nothing offers thumbs.
+        assert chat == gr.skip() and session.answers == [] and box == bad
+    with pytest.warns(UserWarning, match=re.escape(EMPTY_QUESTION)):
+        finished(respond("", [], Session(), "", 5, "any", "", "", 0))
 
 
 def test_side_panel_year_filter_restricts_the_papers_answered_from(
@@ -251,8 +272,11 @@ def test_rating_and_comment_append_feedback_lines(tiny_pipeline: Pipeline, tmp_p
         respond("How are tides forecast?", [], Session(), "extractive", 5, "any", "", "", 0)
     )
 
-    session, _ = rate(session, gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
-    box, status = comment("Too short.", session)
+    session, opened, thanks = rate(
+        session, gr.LikeData(None, {"index": 1, "value": "", "liked": False})
+    )
+    assert opened.visible and "thumbs down" in thanks  # the comment box opens under the chat
+    box, status, closed = comment("Too short.", session)
 
     lines = read_feedback(tmp_path)
     assert [(line["rating"], line["comment"]) for line in lines] == [
@@ -261,7 +285,7 @@ def test_rating_and_comment_append_feedback_lines(tiny_pipeline: Pipeline, tmp_p
     ]
     assert lines[0]["question"] == "How are tides forecast?"
     assert lines[0]["citations"][0]["title"] == TIDES  # type: ignore[index]
-    assert box == "" and status == APP_COMMENT_SAVED
+    assert box == "" and status == APP_COMMENT_SAVED and closed.visible is False
     assert (tmp_path / FEEDBACK_FILE).is_file()
 
 
@@ -278,50 +302,64 @@ def test_build_app_registers_the_api_without_building_a_pipeline(
     assert public == {"chat", "ask"}
 
 
+def remove_chips(
+    demo: gr.Blocks, kept: list[str], chat: list[Any], session: Session, *panel: Any
+) -> tuple[Any, ...]:
+    """What the page does when a chip is removed: clear its control, then ask again."""
+    remove, reask = handler(demo, "remove_filter"), handler(demo, "reask")
+    *controls, session = remove(kept, session, *panel)
+    return finished(reask(chat, session, "extractive", 5, *controls))
+
+
 def test_removing_a_question_chip_asks_again_without_it_until_the_next_question(
     seed_pipeline: Pipeline, tmp_path: Path
 ) -> None:
     demo = build_app(seed_pipeline, tmp_path)
-    respond, remove = handler(demo, "respond"), handler(demo, "remove_question_chip")
+    respond = handler(demo, "respond")
     panel = ("any", "", "", 0)
 
     chat, session, _, chips = finished(
         respond(YEAR_QUESTION, [], Session(), "extractive", 5, *panel)
     )
-    assert chips.value == ["year: 2025"] and chips.visible
+    assert chips.value == [YEAR_CHIP]
     first = session.answers[-1]
     assert {c.published.year for c in first.citations} == {2025}
 
-    chat, session, box, chips = finished(remove([], chat, session, "extractive", 5, *panel))
+    chat, session, box, chips = remove_chips(demo, [], chat, session, *panel)
     again = session.answers[-1]
     assert again.question == YEAR_QUESTION and "year: 2025" not in again.filters
     assert any(c.published and c.published.year != 2025 for c in again.citations)
-    assert chips.value == [] and not chips.visible
+    assert chips.value == []
     assert len(chat) == 4 and 'id="a3-1"' in chat[3]["content"]
     assert box == gr.skip() and session.message_answer == {1: 0, 3: 1}
 
     chat, session, _, chips = finished(
         respond("Which 2025 papers study entropy collapse?", chat, session, "", 5, *panel)
     )
-    assert "year: 2025" in session.answers[-1].filters and chips.value == ["year: 2025"]
+    assert "year: 2025" in session.answers[-1].filters and chips.value == [YEAR_CHIP]
 
 
-def test_removing_a_panel_chip_keeps_the_question_chips_removed_before(
+def test_panel_and_question_filters_are_one_list_and_removing_either_asks_again(
     seed_pipeline: Pipeline, tmp_path: Path
 ) -> None:
     demo = build_app(seed_pipeline, tmp_path)
-    respond, remove, reask = (
-        handler(demo, name) for name in ("respond", "remove_question_chip", "reask")
-    )
-    chat, session, _, _ = finished(respond(YEAR_QUESTION, [], Session(), "", 5, "any", "", "", 10))
+    respond, show_chips = handler(demo, "respond"), handler(demo, "show_chips")
+    panel = ("any", "", "", 10)
+    chat, session, _, chips = finished(respond(YEAR_QUESTION, [], Session(), "", 5, *panel))
     assert session.answers[-1].filters == ("year: 2025", "≥ 10 upvotes")
-    chat, session, _, _ = finished(remove([], chat, session, "", 5, "any", "", "", 10))
-    assert session.answers[-1].filters == ("≥ 10 upvotes",)
+    assert chips.value == ["≥ 10 upvotes", YEAR_CHIP]  # the panel's first, then the question's
+    assert show_chips(session, *panel).value == chips.value
 
-    chat, session, _, chips = finished(reask(chat, session, "", 5, "any", "", "", 0))
+    chat, session, _, chips = remove_chips(demo, ["≥ 10 upvotes"], chat, session, *panel)
+    assert session.answers[-1].filters == ("≥ 10 upvotes",)
+    assert chips.value == ["≥ 10 upvotes"]
+
+    remove = handler(demo, "remove_filter")
+    assert remove([], session, *panel) == ("any", "", "", 0, session)  # the panel's control
+    chat, session, _, chips = remove_chips(demo, [], chat, session, *panel)
 
     assert session.answers[-1].filters == () and len(session.answers) == 3
-    assert session.asked.ignored == {"year"} and not chips.visible
+    assert session.asked.ignored == {"year"} and chips.value == []
 
 
 def test_number_of_sources_is_passed_to_the_one_pipeline(
@@ -366,7 +404,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gradio_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """GRADIO_TEMP_DIR of the served app: Gradio's cache and upload folder."""
+    return tmp_path_factory.mktemp("gradio-temp")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, gradio_cache: Path) -> Iterator[str]:
     """The URL of a running app over the tiny digest, indexed in a temporary folder."""
     from conftest import TINY_DIGEST
 
@@ -376,13 +420,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = {"index": {"path": folder / "index", "digests": (digest,), "progress": False}}
     pipeline = Pipeline(settings)
     pipeline.ensure_index()
-    demo = build_app(pipeline, folder / "data")
-    port = free_port()
-    serve(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADIO_TEMP_DIR", str(gradio_cache))
+        demo = build_app(pipeline, folder / "data")
+        port = free_port()
+        serve(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
 
 
 def chat_reply(client: Client, question: str) -> str:
@@ -421,7 +467,7 @@ def test_each_session_keeps_its_own_history(served: str) -> None:
     stranger = chat_reply(second, "How much did they lower the error?")
 
     assert TIDES in follow_up and "by a third" in follow_up
-    assert NOT_COVERED in stranger and 'class="cite"' not in stranger
+    assert escape(NOT_COVERED) in stranger and 'class="cite"' not in stranger
 
 
 def test_concurrent_sessions_all_get_their_answers(served: str) -> None:
@@ -443,17 +489,17 @@ def test_concurrent_sessions_all_get_their_answers(served: str) -> None:
         assert expected in reply and 'href="#a1-1"' in reply
 
 
-def test_an_unknown_answer_mode_is_reported_in_the_chat(
+def test_an_unknown_answer_mode_is_a_warning_and_the_question_stays_in_the_box(
     tiny_pipeline: Pipeline, tmp_path: Path
 ) -> None:
     respond = handler(build_app(tiny_pipeline, tmp_path), "respond")
 
-    chat, session, box, _ = finished(
-        respond("How are tides forecast?", [], Session(), "telepathy", 5, "any", "", "", 0)
-    )
+    with pytest.warns(UserWarning, match="unknown answer mode"):
+        chat, session, box, _ = finished(
+            respond("How are tides forecast?", [], Session(), "telepathy", 5, "any", "", "", 0)
+        )
 
-    assert "unknown answer mode" in chat[-1]["content"] and "chat-error" in chat[-1]["content"]
-    assert session.answers == [] and box == "How are tides forecast?"
+    assert chat == gr.skip() and session.answers == [] and box == "How are tides forecast?"
 
 
 def test_the_extractive_answer_streams_in_pieces_before_the_cards(
@@ -466,10 +512,10 @@ def test_the_extractive_answer_streams_in_pieces_before_the_cards(
         for chat, *_ in respond("How are tides forecast?", [], Session(), "", 5, "any", "", "", 0)
     ]
 
-    partial = [text for text in shown if text.endswith("▍")]
+    partial = [text for text in shown if "▍" in text]
     assert len(partial) >= 2
     assert len(partial[0]) < len(partial[-1])
-    assert "source-card" in shown[-1] and not shown[-1].endswith("▍")
+    assert "source-card" in shown[-1] and "▍" not in shown[-1]
 
 
 def test_the_bad_question_catalogue_through_the_app_api_leaves_it_serving(served: str) -> None:
@@ -498,3 +544,82 @@ def test_a_near_miss_numbers_the_card_of_the_paper_it_is_about() -> None:
     assert 'id="a6-1"' in html and '<span class="source-num">[1]</span>' in html
     assert html.count('class="source-card"') == 4
     assert html.index("Paper 1") < html.index(APP_NEAREST_LEAD)
+
+
+def test_a_comment_over_the_limit_is_refused_with_the_reason_and_not_saved(
+    tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    demo = build_app(tiny_pipeline, tmp_path)
+    respond, rate, comment = (handler(demo, n) for n in ("respond", "rate", "comment"))
+    _, session, _, _ = finished(
+        respond("How are tides forecast?", [], Session(), "extractive", 5, "any", "", "", 0)
+    )
+    session, _, _ = rate(session, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    too_long = "x" * (MAX_COMMENT_CHARS + 1)
+
+    box, status, kept_open = comment(too_long, session)
+
+    assert box == too_long and kept_open == gr.skip()
+    assert status == COMMENT_TOO_LONG.format(length=MAX_COMMENT_CHARS + 1, limit=MAX_COMMENT_CHARS)
+    assert [line["comment"] for line in read_feedback(tmp_path)] == [""]
+    assert comment("x" * MAX_COMMENT_CHARS, session)[:2] == ("", APP_COMMENT_SAVED)
+    note = next(
+        b for b in demo.blocks.values() if getattr(b, "label", "") == "Comment on your rating"
+    )
+    assert note.max_length == MAX_COMMENT_CHARS  # the page stops typing there too
+
+
+def test_an_export_is_written_in_the_data_folder_and_sent_to_the_page_that_asked(
+    tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    demo = build_app(tiny_pipeline, tmp_path)
+    respond, export = handler(demo, "respond"), handler(demo, "export")
+    with pytest.warns(UserWarning, match=re.escape(APP_NOTHING_TO_EXPORT)):
+        assert export(Session()) is None
+    _, session, _, _ = finished(
+        respond("How are tides forecast?", [], Session(), "extractive", 5, "any", "", "", 0)
+    )
+
+    sent = export(session)
+
+    assert sent["text"] == conversation_markdown(session.answers)
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == [sent["name"]]
+    assert (tmp_path / "exports" / sent["name"]).read_text(encoding="utf-8") == sent["text"]
+
+
+def test_uploads_are_refused_and_nothing_is_stored(served: str, gradio_cache: Path) -> None:
+    fifty_mb = b"\0" * (50 * 1024 * 1024)
+
+    response = httpx.post(
+        f"{served}gradio_api/upload", files={"files": ("big.bin", fifty_mb)}, timeout=120
+    )
+
+    assert response.status_code == 413
+    assert [path for path in gradio_cache.rglob("*") if path.is_file()] == []
+
+
+def test_the_app_started_on_a_broken_digest_says_which_file_and_line_in_one_line(
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"Daily Papers\n\nA title\x00\n")
+    env = {
+        **os.environ,
+        "RAG_INDEX_DIGESTS": str(broken),
+        "RAG_INDEX_PATH": str(tmp_path / "index"),
+        "RAG_APP_DATA_DIR": str(tmp_path / "data"),
+        "RAG_APP_PORT": str(free_port()),
+    }
+
+    run = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert run.returncode != 0
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert f"{broken}:3:" in run.stderr and "Traceback" not in run.stderr

@@ -8,6 +8,7 @@ from rag import Pipeline
 from rag.atlas import build_atlas, cluster_count, kmeans, project, render_svg
 from rag.chunking import embed_text
 from rag.records import Paper
+from rag.ui_format import escape
 
 
 def test_kmeans_separates_two_obvious_groups_the_same_way_every_time() -> None:
@@ -57,6 +58,6 @@ def test_map_svg_escapes_titles_and_marks_each_paper_clickable() -> None:
     vectors = np.eye(3, dtype=np.float32)
     svg = render_svg(build_atlas(papers, vectors))
 
-    assert "<img" not in svg and "&lt;img src=x onerror=alert(1)&gt;" in svg
+    assert "<img" not in svg and escape("A <img src=x onerror=alert(1)> map") in svg
     assert svg.count('class="map-point"') == 3
     assert 'data-paper="p2"' in svg

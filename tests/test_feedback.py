@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
 from rag.feedback import (
+    MAX_COMMENT_CHARS,
     Feedback,
     append_feedback,
     conversation_markdown,
@@ -45,6 +47,15 @@ def test_feedback_lines_accumulate_with_question_answer_and_citations(tmp_path: 
 def test_a_rating_other_than_up_or_down_is_refused() -> None:
     with pytest.raises(ValueError, match="rating"):
         Feedback("q", "a", (), "meh")
+
+
+def test_a_comment_longer_than_the_limit_is_refused_with_its_length_and_the_limit() -> None:
+    answer = Answer("How are tides forecast?", "With a graph network [1].", (TIDES,))
+
+    assert feedback_for(answer, "up", "x" * MAX_COMMENT_CHARS).comment == "x" * MAX_COMMENT_CHARS
+    too_long = f"That comment is too long ({MAX_COMMENT_CHARS + 1} characters; the limit is"
+    with pytest.raises(ValueError, match=re.escape(too_long)):
+        feedback_for(answer, "up", "x" * (MAX_COMMENT_CHARS + 1))
 
 
 @pytest.mark.parametrize("name", ["../escape.md", "/etc/passwd", "exports/../../x", "."])
