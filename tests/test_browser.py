@@ -619,7 +619,11 @@ def test_a_stopped_answer_never_shows_the_cursor_and_ends_with_stopped(
     box = page.locator("#question textarea")
     box.fill(LIST_ANSWER)
     box.press("Enter")
-    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('▍')")
+    # Wait for the first words or, when the answer was quicker than the poll, its cards.
+    page.wait_for_function(
+        "() => { const chat = document.querySelector('#chat');"
+        " return chat.innerText.includes('▍') || chat.querySelector('.source-card'); }"
+    )
     page.locator("#stop").click()
     page.wait_for_timeout(3_000)
 
