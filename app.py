@@ -6,11 +6,11 @@ Design:
   pipeline given it builds the default `Pipeline()` lazily, on the first page load or question.
   `serve()` launches it with the theme and CSS (Gradio 6 takes those at launch).
 - This module only assembles: the header with the digest's one-line overview, the side panel
-  (`rag.ui_panel`), and one builder per tab: Chat (`rag.ui_chat`: turns, stop, filters,
-  feedback, export), Papers (`rag.ui_papers`) and Map (`rag.ui_map`, whose atlas also names
-  the overview's topics). Markup comes from pure modules: `rag.ui_format` (digest text
+  (`rag.ui.panel`), and one builder per tab: Chat (`rag.ui.chat`: turns, stop, filters,
+  feedback, export), Papers (`rag.ui.papers`) and Map (`rag.ui.map`, whose atlas also names
+  the overview's topics). Markup comes from pure modules: `rag.ui.format` (digest text
   always escaped as data, neither HTML nor Markdown, so the chat renders no Markdown),
-  `rag.atlas`, `rag.feedback` (written only inside `data_dir`) and `rag.ui_session` (per
+  `rag.ui.atlas`, `rag.ui.feedback` (written only inside `data_dir`) and `rag.ui.session` (per
   visitor state in a `gr.State`, so sessions never share history).
 - Files stay in `data_dir`: an export is handed to the browser that asked for it over its
   own session's event stream and saved there by the page, so it is never copied to Gradio's
@@ -32,13 +32,13 @@ import gradio as gr
 
 from rag import Pipeline, QuestionError, get_settings
 from rag.config import AppSettings
-from rag.ui_chat import CHAT_SCROLL, EXAMPLES, ChatHandlers, build_chat_tab, wire_chat
-from rag.ui_format import TITLE, header_html, overview_html
-from rag.ui_map import Catalogue, build_map_tab
-from rag.ui_panel import CLOSE_ON_NARROW, build_panel, panel_choices
-from rag.ui_papers import PapersHandlers, build_papers_tab, wire_papers
-from rag.ui_session import Session
-from rag.ui_style import CSS
+from rag.ui.chat import CHAT_SCROLL, EXAMPLES, ChatHandlers, build_chat_tab, wire_chat
+from rag.ui.format import TITLE, header_html, overview_html
+from rag.ui.map import Catalogue, build_map_tab
+from rag.ui.panel import CLOSE_ON_NARROW, build_panel, panel_choices
+from rag.ui.papers import PapersHandlers, build_papers_tab, wire_papers
+from rag.ui.session import Session
+from rag.ui.style import CSS
 
 # Gradio reads this when it would send telemetry or check its version; the app stays offline.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

@@ -9,12 +9,12 @@ for piece in rag.stream("What is neural collapse?", mode="llamacpp"):
 
 from __future__ import annotations
 
-from rag.backends import available_modes
+from rag.answer.backends import available_modes
 from rag.config import Settings, get_settings
 from rag.errors import DigestFormatError, IndexStateError, QuestionError
-from rag.evaluation import Report, evaluate
+from rag.eval.evaluation import Report, evaluate
+from rag.eval.questions import EvalQuestion, load_questions
 from rag.pipeline import Pipeline, ask, default_pipeline, stream
-from rag.questions import EvalQuestion, load_questions
 from rag.records import Answer, Chunk, Citation, Paper, Sentence, Source
 
 __all__ = [

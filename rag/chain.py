@@ -8,7 +8,7 @@ Three steps, each a plain function of a `Turn` record so it can be tested alone:
    list), or, for pure metadata questions, the filtered catalogue itself;
 3. compose: metadata questions are answered from the records, everything else by the
    extractive composer, which abstains when nothing relevant was found.
-A generated answer (rag.generated) runs the first two steps, then asks a model over
+A generated answer (rag.answer.generated) runs the first two steps, then asks a model over
 `grounding_sources`, keeping the composed answer as its fallback.
 The applied filters and the rewritten query are shown in the `Answer`.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.abstain import (
+from rag.answer.abstain import (
     asks_for_names,
     credit_named_papers,
     missing_detail,
@@ -30,11 +30,14 @@ from rag.abstain import (
     names_elsewhere,
     question_names,
 )
-from rag.answer import abstain, compose_extractive, content_words, is_list_question, near_miss
-from rag.config import Settings
-from rag.conversation import Message, Standalone, cited_papers, standalone_question
-from rag.embedding import Encoder
-from rag.facts import (
+from rag.answer.compose import (
+    abstain,
+    compose_extractive,
+    content_words,
+    is_list_question,
+    near_miss,
+)
+from rag.answer.facts import (
     METADATA_MATCH_SCORE,
     checked_field,
     compose_check,
@@ -44,14 +47,17 @@ from rag.facts import (
     compose_vote_total,
     compose_years,
 )
-from rag.filters import QueryFilters, filter_papers
-from rag.keyword import tokenize
-from rag.query import ParsedQuestion, comparison_field, parse_question
+from rag.config import Settings
+from rag.ingest.embedding import Encoder
 from rag.records import Answer, Paper, Source
-from rag.retrieve import HybridRetriever, closeness, to_sources
+from rag.search.conversation import Message, Standalone, cited_papers, standalone_question
+from rag.search.filters import QueryFilters, filter_papers
+from rag.search.keyword import tokenize
+from rag.search.query import ParsedQuestion, comparison_field, parse_question
+from rag.search.retrieve import HybridRetriever, closeness, to_sources
+from rag.search.themes import search_text, theme_members
+from rag.search.vocabulary import LISTING_STEMS
 from rag.texts import NO_AUTHOR_NAMES, UNMATCHED_TOPIC
-from rag.themes import search_text, theme_members
-from rag.vocabulary import LISTING_STEMS
 
 # Papers looked at for each name in a comparison ("the entropy mechanism paper").
 COMPARE_CANDIDATES = 5

@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["retrieval"]["k"] = check_k(args.k)
     overrides["llm"] = llm_overrides(args)
     if args.command == "eval" and args.compare:
-        from rag.report import compare_runs
+        from rag.eval.report import compare_runs
 
         print(compare_runs(*args.compare))
         return 0
@@ -267,8 +267,8 @@ def failed_thresholds(summary: dict, thresholds: Sequence[Threshold]) -> list[st
 
 def run_generate(args: argparse.Namespace, pipeline: Pipeline) -> int:
     """Write a starter question set to the file --out names (its folder made if missing)."""
-    from rag.evaluation import file_in_the_way
-    from rag.generate import check_count, generate_questions
+    from rag.eval.evaluation import file_in_the_way
+    from rag.eval.generate import check_count, generate_questions
 
     count = check_count(args.generate)
     out: Path | None = args.out
@@ -294,9 +294,9 @@ def run_eval(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not args.questions or not args.out:
         raise QuestionError("eval needs a question file and --out FOLDER (or --compare A B)")
     # Evaluation pulls in ranx, scipy and matplotlib: imported here so `ask` stays quick.
-    from rag.evaluation import check_report_folder, evaluate, threshold_metrics
-    from rag.questions import load_questions
-    from rag.report import configs_table, write_report
+    from rag.eval.evaluation import check_report_folder, evaluate, threshold_metrics
+    from rag.eval.questions import load_questions
+    from rag.eval.report import configs_table, write_report
 
     check_report_folder(args.out)
     metrics = threshold_metrics(pipeline.settings.retrieval.k)

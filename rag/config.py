@@ -128,7 +128,7 @@ class AnswerSettings:
     )
 
 
-# Answer modes: the extractive composer and the LLM backends (see rag.backends).
+# Answer modes: the extractive composer and the LLM backends (see rag.answer.backends).
 ANSWER_MODES = ("extractive", "llamacpp", "openai", "ollama")
 
 

@@ -5,7 +5,7 @@ each lazily, once; tests and callers can inject their own. Answering is a LangCh
 chain (question -> retriever -> sources -> extractive composer), so it composes with the rest
 of the ecosystem. `mode` picks who writes the answer: the extractive composer, or an LLM
 backend whose text is verified against its sources and falls back to the extractive answer
-(rag.generated). `stream()` yields text as it is produced and the final `Answer` last;
+(rag.answer.generated). `stream()` yields text as it is produced and the final `Answer` last;
 `ask()` returns that `Answer`. `rag.ask()` and `rag.stream()` use a default pipeline over the
 bundled digest, built on first use.
 
@@ -33,7 +33,9 @@ from chromadb.errors import NotFoundError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
-from rag.backends import build_chat_model
+from rag.answer.backends import build_chat_model
+from rag.answer.generated import generate, text_pieces
+from rag.answer.support import EmbeddingSupport, default_support
 from rag.chain import (
     Resources,
     Turn,
@@ -43,17 +45,15 @@ from rag.chain import (
     grounding_sources,
 )
 from rag.config import ANSWER_MODES, K_ALLOWED, Settings, get_settings, valid_k
-from rag.conversation import Message, check_history
-from rag.digest import load_digests
-from rag.embedding import Encoder
 from rag.errors import IndexStateError, QuestionError
-from rag.filters import QueryFilters, explicit_filters
-from rag.generated import generate, text_pieces
-from rag.index import IngestReport, PaperIndex
-from rag.keyword import KeywordIndex
+from rag.ingest.digest import load_digests
+from rag.ingest.embedding import Encoder
+from rag.ingest.index import IngestReport, PaperIndex
 from rag.records import Answer, Paper
-from rag.retrieve import HybridRetriever
-from rag.support import EmbeddingSupport, default_support
+from rag.search.conversation import Message, check_history
+from rag.search.filters import QueryFilters, explicit_filters
+from rag.search.keyword import KeywordIndex
+from rag.search.retrieve import HybridRetriever
 from rag.texts import EMPTY_QUESTION, QUESTION_NOT_TEXT, QUESTION_TOO_LONG
 
 log = logging.getLogger(__name__)

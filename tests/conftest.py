@@ -14,7 +14,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag import Pipeline  # noqa: E402
 from rag.config import bundled_digests  # noqa: E402
-from rag.embedding import Encoder  # noqa: E402
+from rag.ingest.embedding import Encoder  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "daily_papers.txt"

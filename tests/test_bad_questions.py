@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from rag import Pipeline
-from rag.embedding import Encoder
 from rag.errors import QuestionError
+from rag.ingest.embedding import Encoder
 from rag.records import Answer
 from rag.texts import EMPTY_QUESTION, NAME_NOT_MENTIONED, QUESTION_TOO_LONG
 

@@ -15,7 +15,7 @@ import pytest
 
 from rag.cli import build_parser, llm_overrides, parse_thresholds
 from rag.errors import OptionError
-from rag.evaluation import threshold_metrics
+from rag.eval.evaluation import threshold_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_ENV = {

@@ -25,11 +25,11 @@ from chromadb.errors import InternalError
 from conftest import SEED
 
 from rag import Pipeline
-from rag.digest import load_digest
-from rag.embedding import BACKENDS, Encoder
 from rag.errors import INGEST_INTERRUPTED, IndexStateError
-from rag.index import PaperIndex
-from rag.storage import DATABASE, open_client, referenced_segments, writer_lock
+from rag.ingest.digest import load_digest
+from rag.ingest.embedding import BACKENDS, Encoder
+from rag.ingest.index import PaperIndex
+from rag.ingest.storage import DATABASE, open_client, referenced_segments, writer_lock
 from rag.texts import INDEX_REBUILD_HINT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,7 +216,8 @@ def test_ingest_gives_up_clearly_when_another_writer_holds_the_lock(
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from rag.storage import writer_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from rag.ingest.storage import writer_lock\n"
             f"with writer_lock(Path({str(index)!r}), 5):\n"
             "    print('locked', flush=True); time.sleep(60)",
         ],
