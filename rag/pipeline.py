@@ -34,6 +34,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from rag.answer.backends import build_chat_model
+from rag.answer.compare import Comparison, compare_papers
 from rag.answer.generated import generate, text_pieces
 from rag.answer.support import EmbeddingSupport, default_support
 from rag.chain import (
@@ -54,11 +55,16 @@ from rag.search.conversation import Message, check_history
 from rag.search.filters import QueryFilters, explicit_filters
 from rag.search.keyword import KeywordIndex
 from rag.search.retrieve import HybridRetriever
+from rag.search.themes import theme_members
 from rag.texts import EMPTY_QUESTION, QUESTION_NOT_TEXT, QUESTION_TOO_LONG
 
 log = logging.getLogger(__name__)
 
 QUERY_FILTER_FIELDS = frozenset(f.name for f in dataclasses.fields(QueryFilters))
+
+
+# A table wider than this stops being read side by side.
+MAX_COMPARED = 6
 
 
 def check_question(question: object, max_chars: int) -> str:
@@ -426,6 +432,35 @@ class Pipeline:
         answer.timings["total"] = time.perf_counter() - started
         yield answer
 
+    def compare(
+        self,
+        question: str,
+        paper_ids: Sequence[str] | None = None,
+        history: Sequence[Message] | None = None,
+        **filters: Any,
+    ) -> Comparison:
+        """The papers a question is about, side by side: what each proposes or studies, what it
+        evaluates on, its headline result, date and upvotes, each cell cited to its abstract.
+
+        The rows are the given `paper_ids` in their order, or else the papers of the question's
+        theme: the same retrieval as a multi-paper answer (keyword filters as for `ask`), at
+        most `MAX_COMPARED` of them. A question the digest does not cover gives no rows.
+        """
+        if paper_ids:
+            papers = self.papers
+            unknown = [pid for pid in paper_ids if pid not in papers]
+            if unknown:
+                listed = ", ".join(map(repr, unknown))
+                raise QuestionError(f"no paper with id {listed} in the digest")
+            chosen = [papers[pid] for pid in dict.fromkeys(paper_ids)]
+            limit = self.settings.answer.max_question_chars
+            return compare_papers(check_question(question, limit), chosen)
+        answer = self.ask(question, history, mode="extractive", **filters)
+        if answer.abstained:
+            return compare_papers(answer.question, [])
+        members = theme_members(answer.sources, self.settings.answer.min_relevance)
+        return compare_papers(answer.question, [s.paper for s in members[:MAX_COMPARED]])
+
     def _retrieve(self, turn: Turn, mode: str) -> tuple[View, Answer | Turn]:
         """The current view, entered, and the chain's result on it: the answer when extractive,
         the turn with its sources otherwise. A generation dropped under the question (by a
@@ -489,3 +524,8 @@ def stream(
 ) -> Iterator[str | Answer]:
     """Text pieces, then the `Answer`, from the default digest: `rag.stream("...")`."""
     return default_pipeline().stream(question, history, **options)
+
+
+def compare(question: str, paper_ids: Sequence[str] | None = None, **options: Any) -> Comparison:
+    """The comparison table from the default digest: `rag.compare("Compare ... papers")`."""
+    return default_pipeline().compare(question, paper_ids, **options)
