@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 NOT_COVERED = "The digest does not cover this question."
+NOTHING_TO_COMPARE = "The digest has no papers on this question to compare."
 NEAREST_PAPERS_LEAD = "The nearest papers in the digest, not cited as evidence, are:"
 LIST_LEAD = "Several papers in the digest address this:"
 EMPTY_INDEX = "The index is empty: run `python -m rag ingest` to add a digest."
