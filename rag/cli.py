@@ -1,4 +1,4 @@
-"""The command line: `python -m rag ingest [PATHS...]` and `python -m rag ask "QUESTION"`.
+"""The command line: `python -m rag ingest [PATHS...]`, `ask "QUESTION"`, `compare "THEME"`, `eval`.
 
 Errors a user can fix (a malformed digest, an empty question, a bad setting, an index that is
 damaged or read-only) print one line to stderr and exit with code 2; Ctrl-C prints one line and
@@ -12,14 +12,17 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from rag.answer.compare import COLUMNS, Comparison
 from rag.config import ANSWER_MODES, EVAL_CONFIGS, describe_settings
 from rag.errors import INGEST_INTERRUPTED, USER_ERRORS, OptionError, QuestionError
 from rag.pipeline import Pipeline, check_k
 from rag.records import Answer
+from rag.texts import NOTHING_TO_COMPARE
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -37,7 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--server", help="Chroma server URL (default: RAG_INDEX_SERVER_URL)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
+    add_ingest_command(commands)
+    add_ask_command(commands)
+    add_compare_command(commands)
+    add_eval_command(commands)
+    return parser
 
+
+Commands = argparse._SubParsersAction
+
+
+def add_ingest_command(commands: Commands) -> None:
     ingest = commands.add_parser("ingest", help="add digest files to the index")
     ingest.add_argument("paths", nargs="*", type=Path, help="digest files (.txt, .json, .jsonl)")
     ingest.add_argument("--year", type=int, help="year for listing dates that give none")
@@ -59,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(<collection>.live.json) was lost or damaged; reads no digest",
     )
 
+
+def add_ask_command(commands: Commands) -> None:
     ask = commands.add_parser("ask", help="answer a question with cited papers")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -72,6 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--base-url", help="server address for openai or ollama")
     ask.add_argument("--stream", action="store_true", help="print text as it is produced")
+
+
+def add_compare_command(commands: Commands) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="the papers a question is about, side by side",
+        description="What each paper proposes or studies, what it evaluates on, its headline "
+        "result, date and upvotes, in the abstract's own words.",
+    )
+    compare.add_argument("question", help="the theme, in quotes (e.g. 'Compare the papers on X')")
+    compare.add_argument("--papers", nargs="+", metavar="ID", help="compare these paper ids")
+    compare.add_argument("-k", type=int, help="papers to retrieve")
+    output = compare.add_mutually_exclusive_group()
+    output.add_argument("--csv", type=Path, metavar="FILE", help="write the table as CSV")
+    output.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    output.add_argument("--json", action="store_true", help="print the table as JSON")
+
+
+def add_eval_command(commands: Commands) -> None:
     evaluate = commands.add_parser(
         "eval",
         help="evaluate question sets, compare runs",
@@ -107,7 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a starter set of N questions (plus distractors) from the index to --out",
     )
     evaluate.add_argument("--seed", type=int, default=0, help="sampling seed for --generate")
-    return parser
+    evaluate.add_argument(
+        "--tables",
+        type=int,
+        metavar="N",
+        help="build comparison tables for the first N multi-paper questions and score their "
+        "cells (filled, supported by the abstract); the tables go to --out",
+    )
 
 
 UNSUPPORTED_MARK = "(not backed by a cited source)"
@@ -176,11 +216,42 @@ def run(args: argparse.Namespace) -> int:
         return run_eval(args, pipeline)
     if args.command == "ingest":
         return run_ingest(args, pipeline)
+    if args.command == "compare":
+        return run_compare(args, pipeline)
     if args.stream and not args.json:
         print_stream(pipeline, args.question)
         return 0
     answer = pipeline.ask(args.question)
     print(json.dumps(answer.to_dict(), indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def format_comparison(comparison: Comparison) -> str:
+    """The table for a terminal: one block per paper, each column on its own line."""
+    if not comparison.rows:
+        return NOTHING_TO_COMPARE
+    blocks = []
+    for row in comparison.rows:
+        *cells, date, upvotes = row.values()
+        lines = [f"[{row.number}] {row.paper.title} ({date}, {upvotes} upvotes)"]
+        lines += [f"    {name}: {cell}" for name, cell in zip(COLUMNS, cells, strict=False)]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def run_compare(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.csv is not None and (args.csv.is_dir() or not args.csv.parent.is_dir()):
+        raise OptionError(f"--csv {args.csv}: give a file path in an existing folder")
+    comparison = pipeline.compare(args.question, args.papers)
+    if args.csv is not None:
+        args.csv.write_text(comparison.to_csv(), encoding="utf-8")
+        print(f"wrote {len(comparison.rows)} papers to {args.csv}")
+    elif args.json:
+        print(json.dumps(comparison.to_dict(), indent=2))
+    elif args.markdown:
+        print(comparison.to_markdown() if comparison.rows else NOTHING_TO_COMPARE)
+    else:
+        print(format_comparison(comparison))
     return 0
 
 
@@ -288,9 +359,34 @@ def run_generate(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return 0
 
 
+def run_tables(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """Score the comparison tables of a question set's theme questions; write them to --out."""
+    from rag.eval.evaluation import check_report_folder
+    from rag.eval.questions import load_questions
+    from rag.eval.tables import table_scores
+
+    if not args.questions or not args.out:
+        raise OptionError("--tables N needs a question file and --out FOLDER")
+    check_report_folder(args.out)
+    questions, _ = load_questions(args.questions)
+    scores, tables = table_scores(questions, pipeline, args.tables)
+    args.out.mkdir(parents=True, exist_ok=True)
+    shown = [f"## {t.question}\n\n{t.to_markdown()}\n" for t in tables]
+    (args.out / "tables.md").write_text("\n".join(shown), encoding="utf-8")
+    (args.out / "tables.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    print(
+        f"{scores['questions']:.0f} tables, {scores['cells']:.0f} cells: "
+        f"{scores['filled']:.3f} filled, {scores['supported']:.3f} of those supported by "
+        f"their abstract; tables in {args.out / 'tables.md'}"
+    )
+    return 0
+
+
 def run_eval(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.generate is not None:
         return run_generate(args, pipeline)
+    if args.tables is not None:
+        return run_tables(args, pipeline)
     if not args.questions or not args.out:
         raise QuestionError("eval needs a question file and --out FOLDER (or --compare A B)")
     # Evaluation pulls in ranx, scipy and matplotlib: imported here so `ask` stays quick.
@@ -352,3 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): what it read was all it wanted. Point stdout at
+        # /dev/null so the interpreter's final flush does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -16,6 +18,7 @@ import pytest
 from rag.cli import build_parser, llm_overrides, parse_thresholds
 from rag.errors import OptionError
 from rag.eval.evaluation import threshold_metrics
+from rag.texts import NOTHING_TO_COMPARE
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_ENV = {
@@ -113,6 +116,39 @@ def test_ask_with_an_unreachable_server_prints_the_note_and_the_answer(
     assert streamed.stdout.splitlines()[0] == answer
 
 
+def test_compare_prints_the_theme_s_papers_in_every_format(tmp_path: Path, tiny_digest: Path):
+    index = str(tmp_path / "index")
+    assert run_cli("--index", index, "ingest", str(tiny_digest)).returncode == 0
+    theme = "Compare the papers on forecasting tides with graph neural networks"
+    shown = run_cli("--index", index, "compare", theme)
+    assert shown.returncode == 0, shown.stderr
+    first, *cells = shown.stdout.splitlines()[:4]
+    assert first == "[1] Tidal Forecasting with Graph Neural Networks (2024-05-27, 3 upvotes)"
+    assert cells == [
+        "    proposes or studies: We train a graph neural network that forecasts tides twelve "
+        "hours ahead from neighbouring gauges.",
+        "    evaluated on: (not stated in the abstract)",
+        "    headline result: The model lowers forecast error by a third relative to harmonic "
+        "analysis at forty stations.",
+    ]
+    markdown = run_cli("--index", index, "compare", theme, "--markdown").stdout.splitlines()
+    assert (
+        markdown[0]
+        == "| paper | proposes or studies | evaluated on | headline result | date | upvotes |"
+    )
+    assert markdown[2].startswith("| Tidal Forecasting with Graph Neural Networks [1] | We train")
+    table = json.loads(run_cli("--index", index, "compare", theme, "--json").stdout)
+    tides = table["rows"][0]["paper_id"]
+    out = tmp_path / "table.csv"
+    listed = run_cli("--index", index, "compare", "Compare", "--papers", tides, "--csv", str(out))
+    assert listed.stdout.strip() == f"wrote 1 papers to {out}"
+    header, row = csv.reader(io.StringIO(out.read_text()))
+    assert header[:3] == ["number", "title", "proposes or studies"]
+    assert row[:2] == ["1", "Tidal Forecasting with Graph Neural Networks"]
+    nothing = run_cli("--index", index, "compare", "What is the boiling point of tungsten?")
+    assert nothing.stdout.strip() == NOTHING_TO_COMPARE
+
+
 # ---------------------------------------------------------------- bad input, one line each
 
 
@@ -122,24 +158,26 @@ def fifo(tmp_path: Path) -> Path:
     return path
 
 
-def surrogate_digest(tmp_path: Path) -> Path:
-    path = tmp_path / "surrogate.jsonl"
-    path.write_text('{"title": "\\ud800", "abstract": "An abstract of a few words."}\n')
+def written(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
     return path
+
+
+def surrogate_digest(tmp_path: Path) -> Path:
+    text = '{"title": "\\ud800", "abstract": "An abstract of a few words."}\n'
+    return written(tmp_path, "surrogate.jsonl", text)
 
 
 def tiny(tmp_path: Path) -> Path:
     from conftest import TINY_DIGEST
 
-    path = tmp_path / "tiny.txt"
-    path.write_text(TINY_DIGEST)
-    return path
+    return written(tmp_path, "tiny.txt", TINY_DIGEST)
 
 
 def question_file(tmp_path: Path) -> str:
-    path = tmp_path / "q.jsonl"
-    path.write_text('{"user_input": "How do tides work?", "type": "single"}\n')
-    return str(path)
+    text = '{"user_input": "How do tides work?", "type": "single"}\n'
+    return str(written(tmp_path, "q.jsonl", text))
 
 
 def empty_folder(tmp_path: Path) -> str:
@@ -241,6 +279,16 @@ BAD_INPUT: dict[str, Callable[[Path], tuple[list[str], dict[str, str], str]]] = 
         ["eval", "--compare", empty_folder(t), str(t / "b")],
         {},
         f"{t}/empty: holds no summary.json, so no finished evaluation;",
+    ),
+    "compare an unknown paper id": lambda t: (
+        ["--index", str(t / "index"), "compare", "x", "--papers", "nope"],
+        {},
+        "no paper with id 'nope' in the digest",
+    ),
+    "compare into a missing folder": lambda t: (
+        ["compare", "x", "--csv", str(t / "missing" / "table.csv")],
+        {},
+        f"--csv {t}/missing/table.csv: give a file path in an existing folder",
     ),
     "generate into a folder": lambda t: (
         ["eval", "--generate", "5", "--out", str(t)],

@@ -204,3 +204,19 @@ def test_a_name_the_conversation_never_mentions_starts_a_new_subject(seed_pipeli
     answer = seed_pipeline.ask("What learning rate did the STEER paper use?", history=history)
     assert answer.abstained
     assert answer.citations[0].title.startswith("Rethinking Entropy Interventions in RLVR")
+
+
+def test_a_comparison_takes_the_theme_s_papers_or_the_given_ids(seed_pipeline: Pipeline):
+    table = seed_pipeline.compare("Compare the papers that fix entropy collapse in RL")
+    titles = [row.paper.title for row in table.rows]
+    assert len(titles) >= 2 and all("ntropy" in t for t in titles[:2]), titles
+    assert [row.number for row in table.rows] == list(range(1, len(titles) + 1))
+    chosen = [table.rows[1].paper.paper_id, table.rows[0].paper.paper_id]
+    given = seed_pipeline.compare("Compare these", [*chosen, chosen[0]])
+    assert [row.paper.paper_id for row in given.rows] == chosen
+    assert seed_pipeline.compare("What is the boiling point of tungsten?").rows == ()
+
+
+def test_a_comparison_of_an_unknown_paper_id_names_it(seed_pipeline: Pipeline):
+    with pytest.raises(QuestionError, match="no paper with id 'nope' in the digest"):
+        seed_pipeline.compare("Compare", ["nope"])

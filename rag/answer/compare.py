@@ -57,7 +57,9 @@ _EVALUATED_ON = re.compile(
 )
 _RESULT = re.compile(
     r"\b(?:outperform\w*|improv\w*|achiev\w*|reduc\w*|gains?|surpass\w*|boost\w*|"
-    r"significantly|state-of-the-art|sota|speed-?ups?|better|higher|lower|accuracy|"
+    r"significantly|state-of-the-art|sota|speed-?ups?|better|higher|accuracy|"
+    # A change in a measure, in any of its verb forms ("lowers error", "halved the cost").
+    r"(?:lower|rais|halv|doubl|tripl|increas|decreas|shrink|accelerat)(?:e|es|ed|s|ing)?|"
     r"confirm\w*|suggest\w*|exceed\w*|perform\w* (?:nearly )?as well|"
     r"(?:we|results?|experiments?|analysis) (?:find|show|demonstrate|reveal)\w*)\b",
     re.IGNORECASE,

@@ -65,3 +65,19 @@ def test_cell_scores_count_filled_cells_and_those_the_abstract_supports():
     scores = cell_scores([comparison], lambda text, passages: text in passages[0])
     assert scores == {"cells": 6.0, "filled": 4 / 6, "supported": 1.0}
     assert cell_scores([comparison], lambda text, passages: False)["supported"] == 0.0
+
+
+def test_a_result_stated_by_any_form_of_a_change_verb_is_the_headline():
+    tides = Paper(
+        "tides",
+        "Tidal Forecasting with Graph Neural Networks",
+        "Coastal tide gauges form a natural graph. We train a graph neural network that "
+        "forecasts tides. The model lowers forecast error by a third at forty stations.",
+    )
+    halved = Paper("halved", "Cheap Sorting", "We sort keys. The encoding halved the qubits.")
+    increasingly = Paper("inc", "Usage", "We study usage. Models are increasingly deployed.")
+    rows = compare_papers("Compare", [tides, halved, increasingly]).rows
+    assert rows[0].result.text == "The model lowers forecast error by a third at forty stations."
+    assert rows[1].result.text == "The encoding halved the qubits."
+    # An adverb of the same stem reports no result.
+    assert not rows[2].result.filled
