@@ -49,7 +49,8 @@ from rag.config import ANSWER_MODES, K_ALLOWED, Settings, get_settings, valid_k
 from rag.errors import IndexStateError, QuestionError
 from rag.ingest.digest import load_digests
 from rag.ingest.embedding import Encoder
-from rag.ingest.index import IngestReport, PaperIndex
+from rag.ingest.generations import IngestReport
+from rag.ingest.index import PaperIndex
 from rag.records import Answer, Paper
 from rag.search.conversation import Message, check_history
 from rag.search.filters import QueryFilters, explicit_filters

@@ -131,32 +131,52 @@ def _time_span(text: str, reference: dt.date) -> tuple[dt.date, dt.date, bool] |
 def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
     """Year, since and until from date phrases (each narrows the range), and `work` without them."""
     found: dict = {}
-    one = dt.timedelta(days=1)
+    # Longer phrases first: "from March to May 2024" is one range before it is two dates.
+    for reader in (_ranges, _bounds, _parts_of_year, _windows, _calendar, _holidays):
+        work = reader(work, reference, found)
+    return found, _named_dates(work, reference, found)
 
-    def narrow(since: dt.date | None, until: dt.date | None) -> None:
-        # Each bound only narrows: a later start, an earlier end.
-        known_since, known_until = found.get("since"), found.get("until")
-        found["since"] = max(since, known_since) if since and known_since else since or known_since
-        found["until"] = min(until, known_until) if until and known_until else until or known_until
 
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def _narrow(found: dict, since: dt.date | None, until: dt.date | None) -> None:
+    # Each bound only narrows: a later start, an earlier end.
+    known_since, known_until = found.get("since"), found.get("until")
+    found["since"] = max(since, known_since) if since and known_since else since or known_since
+    found["until"] = min(until, known_until) if until and known_until else until or known_until
+
+
+def _ranges(work: str, reference: dt.date, found: dict) -> str:
+    """'between March and May 2024', 'from 2023 to 2024'."""
     for m in (m for pattern in _RANGES for m in re.finditer(pattern, work, re.I)):
         start, end = _time_span(m.group(1), reference), _time_span(m.group(2), reference)
         if start and end:
-            narrow(start[0], end[1])
+            _narrow(found, start[0], end[1])
             work = blank(work, m)
+    return work
+
+
+def _bounds(work: str, reference: dt.date, found: dict) -> str:
+    """'after March 2024', 'no later than 2023', 'since May'."""
     for m in _BOUNDS.finditer(work):
         word, span = m.group(1).lower(), _time_span(m.group(2), reference)
         if span is None or word == "from" and not m.group(3):
             continue  # a plain "from 2024" is a year, read below
         if word in ("after", "later than", "newer than", "more recent than"):
-            narrow(span[1] + one, None)
+            _narrow(found, span[1] + _ONE_DAY, None)
         elif word in ("before", "earlier than", "older than", "prior to"):
-            narrow(None, span[0] - one)
+            _narrow(found, None, span[0] - _ONE_DAY)
         elif word in ("until", "till", "up to", "through", "no later than"):
-            narrow(None, span[1])
+            _narrow(found, None, span[1])
         else:
-            narrow(span[0], None)
+            _narrow(found, span[0], None)
         work = blank(work, m)
+    return work
+
+
+def _parts_of_year(work: str, reference: dt.date, found: dict) -> str:
+    """'Q2 2024', 'the first half of 2023', 'last summer'."""
     for m in _PART_OF_YEAR.finditer(work):
         relative = m.group("season") and m.group("which")
         if (m.group("mword") or m.group("season")) and not m.group("year") and not relative:
@@ -171,33 +191,51 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
             and (_months_later(start, months) > reference)
         ):
             start = start.replace(year=year - 1)  # "last summer": the latest one that is over
-        narrow(start, _months_later(start, months) - one)
+        _narrow(found, start, _months_later(start, months) - _ONE_DAY)
         work = blank(work, m)
+    return work
+
+
+def _windows(work: str, reference: dt.date, found: dict) -> str:
+    """'in the past two weeks', 'the last six months'."""
     for m in _WINDOW.finditer(work):
         count, unit = number(m) or 1, m.group("unit").lower()
         days = {"day": count, "week": 7 * count}.get(unit)
         months = count * (12 if unit == "year" else 1)
-        narrow(
-            reference - dt.timedelta(days=days) if days else _months_later(reference, -months), None
-        )
+        since = reference - dt.timedelta(days=days) if days else _months_later(reference, -months)
+        _narrow(found, since, None)
         work = blank(work, m)
+    return work
+
+
+def _calendar(work: str, reference: dt.date, found: dict) -> str:
+    """'this year', 'last month'."""
     for m in _CALENDAR.finditer(work):
         back = int(m.group(1).lower() == "last")
         if m.group(2).lower() == "year":
             found["year"] = reference.year - back
         else:
             first = _months_later(reference.replace(day=1), -back)
-            narrow(first, _months_later(first, 1) - one)
+            _narrow(found, first, _months_later(first, 1) - _ONE_DAY)
         work = blank(work, m)
+    return work
+
+
+def _holidays(work: str, reference: dt.date, found: dict) -> str:
+    """'on Christmas 2024', 'on Valentine's Day' (a day of any year)."""
     for m in _HOLIDAY.finditer(work):
         month, day = _HOLIDAYS[re.sub(r"['’]", "'", m.group("h").lower())]
         if m.group("year"):
-            narrow(
-                dt.date(int(m.group("year")), month, day), dt.date(int(m.group("year")), month, day)
-            )
+            date = dt.date(int(m.group("year")), month, day)
+            _narrow(found, date, date)
         else:
             found["month"], found["day"] = month, day
         work = blank(work, m)
+    return work
+
+
+def _named_dates(work: str, reference: dt.date, found: dict) -> str:
+    """'in 2024', 'dated March 11', 'May 2024 papers': a year, a month or a day."""
     any_year = _ANY_YEAR.search(work)
     if any_year:
         work = blank(work, any_year)
@@ -217,9 +255,9 @@ def time_filters(work: str, reference: dt.date) -> tuple[dict, str]:
             if span[2]:
                 found["year"] = span[0].year
             else:
-                narrow(span[0], span[1])
+                _narrow(found, span[0], span[1])
             work = blank(work, m)
-    return found, work
+    return work
 
 
 def _part_of_year(m: re.Match) -> tuple[int, int]:
