@@ -183,7 +183,10 @@ STALE = object()
 
 
 class Pipeline:
-    """Index, retriever and answerer for one settings object."""
+    """Index, retriever and answerer for one settings object.
+
+    The LangChain pieces belong to the live generation's view: `pipeline.view().chain` is
+    the Turn -> Answer runnable, `view().retriever` the `BaseRetriever` over the papers."""
 
     def __init__(
         self,
@@ -321,24 +324,6 @@ class Pipeline:
     def papers(self) -> dict[str, Paper]:
         """The indexed papers by id, as of the live generation."""
         return self.view().papers
-
-    @property
-    def keyword(self) -> KeywordIndex:
-        return self.view().keyword
-
-    @property
-    def retriever(self) -> HybridRetriever:
-        return self.view().retriever
-
-    @property
-    def chain(self) -> Runnable:
-        """Turn -> Answer: understand the question, retrieve, compose (see rag.chain)."""
-        return self.view().chain
-
-    @property
-    def retrieval_chain(self) -> Runnable:
-        """Turn -> Turn with sources: what a generated answer is grounded on."""
-        return self.view().retrieval_chain
 
     @cached_property
     def support(self) -> EmbeddingSupport:

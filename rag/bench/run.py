@@ -122,7 +122,7 @@ def work_query(index: Path, digests: Sequence[Path], encoder: str) -> dict[str, 
     pipeline.encoder.clear_cache()
     for question in questions:
         started = time.perf_counter()
-        pipeline.retriever.search(question)
+        pipeline.view().retriever.search(question)
         retrieval.append(time.perf_counter() - started)
     pipeline.encoder.clear_cache()
     for question in questions:

@@ -34,6 +34,7 @@ import datetime as dt
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from typing import Any
 
 from rag.search.filters import QueryFilters
 from rag.search.vocabulary import (
@@ -418,27 +419,8 @@ def parse_question(
     question: str, reference_date: dt.date, organizations: Collection[str] = ()
 ) -> ParsedQuestion:
     """Filters, sort, limit, asked-for field and topic of a question (rules: module notes)."""
-    work, asks_for, aggregate, has_organization, dated, title = (
-        question,
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
     # Before the asked-for fields: "no publication date" is a filter, not a question about one.
-    if m := _UNDATED.search(work) or _DATED.search(work):
-        dated, work = m.re is _DATED, blank(work, m)
-    not_year = has_authors_count = None
-    if m := _NOT_YEAR.search(work):
-        not_year, work = int(m.group("year") or m.group("year2")), blank(work, m)
-    if m := _NO_AUTHORS_COUNT.search(work):
-        has_authors_count, work = False, blank(work, m)
-    if m := _TITLE.search(work):
-        title = (m.group("a") or m.group("b") or m.group("c") or m.group("d")).strip()
-        work = blank(work, m)
-    if m := _HAS_ORGANIZATION.search(work):
-        has_organization, work = m.lastgroup == "yes", blank(work, m)
+    flags, work = _read_flags(question)
     if m := _COMPARE.search(work):
         parts = compared_parts(blank(work, m))
         # Two papers named, or papers of the conversation ("were they posted the same year?");
@@ -446,44 +428,13 @@ def parse_question(
         if parts or _EARLIER_PAPERS.search(question):
             empty = QueryFilters()
             return ParsedQuestion(question, "", empty, None, False, None, m.lastgroup, parts)
+    asks_for = aggregate = None
     if m := _AGGREGATE.search(work):
         aggregate, work = m.lastgroup, blank(work, m)
     elif m := _ASKS.search(work):
         asks_for, work = m.lastgroup, blank(work, m)
-    organization, work = _organization(work, organizations)
-    authors_low, authors_high, work = _read_authors(work)
-    found, work = time_filters(work, reference_date)
-    if not found and (aggregate or _THAT_YEAR.search(work)) and (m := _BARE_YEAR.search(work)):
-        # "2024 — how many papers come from that year?": a lone year in a question about the
-        # listing is the year asked about, wherever it stands.
-        found, work = {"year": int(m.group(1))}, blank(work, m)
-    low, high, work = _read_upvotes(work)
-    sort, sort_match, work = _read_sort(work, question)
-    if low is None and high is None and (m := re.search(_ANY_UPVOTES, work, re.I)):
-        low, work = 1, blank(work, m)  # "with upvotes", "upvoted": after "most upvoted"
-    nth = None
-    if sort_match and (m := _NTH.search(work)):
-        # "the second most liked", "the runner-up by votes", "the next most recent".
-        nth = ORDINALS[m.group("nth").lower()]
-        for again in _NTH.finditer(work):
-            work = blank(work, again)
-    limit, work = _read_limit(work, sort_match) if not nth else (None, work)
-    filters = QueryFilters(
-        **found,
-        min_upvotes=low,
-        max_upvotes=high,
-        organization=organization,
-        has_organization=has_organization,
-        min_authors=authors_low,
-        max_authors=authors_high,
-        dated=dated,
-        sort=sort,
-        limit=limit,
-        nth=nth,
-        title_words=title,
-        not_year=not_year,
-        has_authors_count=has_authors_count,
-    )
+    bounds, work = _read_bounds(work, question, reference_date, organizations, aggregate)
+    filters = QueryFilters(**flags, **bounds)
     untouched = filters.is_empty() and asks_for is None and aggregate is None
     topic = question if untouched else _topic(work)
     if not untouched and not names_subject(topic):
@@ -491,3 +442,56 @@ def parse_question(
         topic = ""
     listing = _is_listing(question, filters, asks_for)
     return ParsedQuestion(question, topic, filters, asks_for, listing, aggregate)
+
+
+def _read_flags(work: str) -> tuple[dict[str, Any], str]:
+    """What a paper's record must or must not hold: a date, a year it is not from, an authors
+    count, title words, an organisation; and `work` without those phrases."""
+    flags: dict[str, Any] = {}
+    if m := _UNDATED.search(work) or _DATED.search(work):
+        flags["dated"], work = m.re is _DATED, blank(work, m)
+    if m := _NOT_YEAR.search(work):
+        flags["not_year"], work = int(m.group("year") or m.group("year2")), blank(work, m)
+    if m := _NO_AUTHORS_COUNT.search(work):
+        flags["has_authors_count"], work = False, blank(work, m)
+    if m := _TITLE.search(work):
+        flags["title_words"] = (
+            m.group("a") or m.group("b") or m.group("c") or m.group("d")
+        ).strip()
+        work = blank(work, m)
+    if m := _HAS_ORGANIZATION.search(work):
+        flags["has_organization"], work = m.lastgroup == "yes", blank(work, m)
+    return flags, work
+
+
+def _read_bounds(
+    work: str,
+    question: str,
+    reference_date: dt.date,
+    organizations: Collection[str],
+    aggregate: str | None,
+) -> tuple[dict[str, Any], str]:
+    """Organisation, authors, dates, upvotes, sort, rank and limit; `work` without them."""
+    bounds: dict[str, Any] = {}
+    bounds["organization"], work = _organization(work, organizations)
+    bounds["min_authors"], bounds["max_authors"], work = _read_authors(work)
+    found, work = time_filters(work, reference_date)
+    if not found and (aggregate or _THAT_YEAR.search(work)) and (m := _BARE_YEAR.search(work)):
+        # "2024 — how many papers come from that year?": a lone year in a question about the
+        # listing is the year asked about, wherever it stands.
+        found, work = {"year": int(m.group(1))}, blank(work, m)
+    bounds.update(found)
+    low, high, work = _read_upvotes(work)
+    bounds["sort"], sort_match, work = _read_sort(work, question)
+    if low is None and high is None and (m := re.search(_ANY_UPVOTES, work, re.I)):
+        low, work = 1, blank(work, m)  # "with upvotes", "upvoted": after "most upvoted"
+    bounds["min_upvotes"], bounds["max_upvotes"] = low, high
+    nth = None
+    if sort_match and (m := _NTH.search(work)):
+        # "the second most liked", "the runner-up by votes", "the next most recent".
+        nth = ORDINALS[m.group("nth").lower()]
+        for again in _NTH.finditer(work):
+            work = blank(work, again)
+    bounds["nth"] = nth
+    bounds["limit"], work = _read_limit(work, sort_match) if not nth else (None, work)
+    return bounds, work

@@ -21,7 +21,7 @@ def test_a_restart_reads_the_catalogue_and_bm25_kept_beside_the_generation(
     settings = {"index": {"path": tmp_path / "index", "digests": (tiny_digest,), "progress": False}}
     first = Pipeline(settings, encoder=encoder)
     first.ensure_index()
-    built = first.keyword.scores("tides along the coast")
+    built = first.view().keyword.scores("tides along the coast")
     place = first.index.derived_folder()
     assert place is not None and (place / "catalogue.json").is_file()
     assert (place / "bm25" / "paper_ids.json").is_file()
@@ -29,7 +29,7 @@ def test_a_restart_reads_the_catalogue_and_bm25_kept_beside_the_generation(
     reopened = {"index": {"path": tmp_path / "index", "digests": (), "progress": False}}
     again = Pipeline(reopened, encoder=encoder)
     assert list(again.papers.values()) == list(first.papers.values())
-    np.testing.assert_allclose(again.keyword.scores("tides along the coast"), built)
+    np.testing.assert_allclose(again.view().keyword.scores("tides along the coast"), built)
 
 
 def test_damaged_derived_files_are_computed_again(
