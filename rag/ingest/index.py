@@ -15,6 +15,7 @@ else changes.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,10 @@ class PaperIndex(GenerationWriter):
         self.chunk_tokens = chunk_tokens
         self.chunk_overlap = chunk_overlap
         self.lock_timeout = lock_timeout
+        self._forget_live()
+
+    def _forget_live(self) -> None:
+        """Nothing opened yet: a new index, or a copy about to open the live generation."""
         self._live: chromadb.Collection | None = None
         self._lease: storage.ReadLease | None = None
         # Both describe the live generation, which never changes once switched in.
@@ -110,15 +115,8 @@ class PaperIndex(GenerationWriter):
 
     def reopen(self) -> PaperIndex:
         """A new index object on the generation live now, opened and checked."""
-        fresh = PaperIndex(
-            self.path,
-            self.encoder,
-            self.collection_name,
-            self.chunk_tokens,
-            self.chunk_overlap,
-            lock_timeout=self.lock_timeout,
-            server_url=self.server_url,
-        )
+        fresh = copy.copy(self)  # the same place, encoder and chunking, nothing opened
+        fresh._forget_live()
         fresh._open_live()
         return fresh
 
