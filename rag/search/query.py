@@ -38,7 +38,11 @@ from typing import Any
 
 from rag.search.filters import QueryFilters
 from rag.search.vocabulary import (
+    LEAST,
+    LEAST_AMOUNT,
     LISTING_STEMS,
+    MOST,
+    MOST_AMOUNT,
     ORDINAL,
     ORDINALS,
     PAPER_NOUN,
@@ -136,17 +140,15 @@ _BARE_YEAR = re.compile(r"(?<![\w.-])(199\d|20\d\d)(?![\w-])")
 _THAT_YEAR = re.compile(r"\b(?:that|this|the same|which|what) year\b", re.I)
 _EARLIER_PAPERS = re.compile(r"\b(?:they|them|both|these|those|the two|either)\b", re.I)
 _PART_SEPARATORS = (r"\s*(?:\bor\b|\bvs\.?|\bversus\b|\bthan\b)\s*", r"\s*(?:,|\band\b|—|–)\s*")
-_MOST = r"(?:most|highest|best|top|greatest|biggest|largest)"
-_LEAST = r"(?:least|lowest|fewest|smallest|worst)"
 _SORT = re.compile(
-    rf"(?P<most_upvoted>\b{_MOST}[- ](?:{POPULAR})\b|\btrending\b"
-    rf"|\b(?:the )?(?:{_MOST}|highest number of|largest number of) {_UNIT}"
+    rf"(?P<most_upvoted>\b{MOST}[- ](?:{POPULAR})\b|\btrending\b"
+    rf"|\b(?:the )?(?:{MOST}|highest number of|largest number of) {_UNIT}"
     rf"|\b(?:ranked |ordered |sorted )?by (?:the )?(?:number of )?{_UNIT}"
     rf"|\b(?:place|position|spot|rank) (?:for|by|in|on) (?:the )?(?:number of )?{_UNIT}"
     rf"|(?<=runner-up )(?:for|by|in|on) {_UNIT}|(?<=runner up )(?:for|by|in|on) {_UNIT}"
     rf"|\b(?:the )?{POPULAR_SUPERLATIVE}\b)"
-    rf"|(?P<least_upvoted>\b{_LEAST}[- ](?:{POPULAR})\b"
-    rf"|\b(?:the )?(?:{_LEAST}|lowest number of|smallest number of) {_UNIT})"
+    rf"|(?P<least_upvoted>\b{LEAST}[- ](?:{POPULAR})\b"
+    rf"|\b(?:the )?(?:{LEAST}|lowest number of|smallest number of) {_UNIT})"
     r"|(?P<oldest>\b(?:oldest|earliest|least recent(?:ly)?|most (?:vintage|antique|ancient)|"
     r"stalest)(?: first)?\b"
     r"|\b(?:in )?(?:date|chronological|time) order\b|\bchronologically\b|\bby date\b"
@@ -155,7 +157,7 @@ _SORT = re.compile(
     r"|(?P<newest>\b(?:newest|latest|freshest|most recent(?:ly)?)(?: first)?\b"
     rf"|\b(?:the )?last[- ](?:{POSTED}|(?:one |paper |entry )?to (?:appear|be {POSTED}|go up"
     rf"|come out))\b|\b{POSTED} (?:last|most recently)\b)"
-    rf"|(?P<most_authors>\b(?:the )?(?:{_MOST}|largest number of|highest number of) {PEOPLE}"
+    rf"|(?P<most_authors>\b(?:the )?(?:{MOST}|largest number of|highest number of) {PEOPLE}"
     rf"|\b(?:largest|biggest|longest|widest) {TEAM}|(?P<big>\b(?:big|large|huge) {TEAM}"
     r"|\bbig-team\b))"
     rf"|(?P<fewest_authors>\b(?:the )?(?:fewest|least|smallest number of) {PEOPLE}"
@@ -174,11 +176,10 @@ _TITLE = re.compile(
     rf"{_QUOTE_CLOSE}?(?=[?,.]|$)",
     re.I,
 )
-_BARE_SUPERLATIVE = re.compile(
-    r"\b(?:the )?(most|highest|greatest|largest|biggest|fewest|least|lowest|smallest)\b"
-    r"(?=\s*(?:[?.!,;]|$|of (?:all|them|those|these)\b))",
-    re.I,
-)
+# "Which has the most?": an amount's end with nothing after it but "of all".
+_NOTHING_AFTER = r"(?=\s*(?:[?.!,;]|$|of (?:all|them|those|these)\b))"
+_AMOUNT_END = rf"\b(?:the )?({MOST_AMOUNT}|{LEAST_AMOUNT})\b"
+_BARE_SUPERLATIVE = re.compile(_AMOUNT_END + _NOTHING_AFTER, re.I)
 _NTH = re.compile(rf"\b{ORDINAL}\b(?:[- ](?:most|highest|best))?", re.I)
 # Upvote bounds as (pattern, min step, max step) around the number n: "more than 3" is n + 1.
 # Order matters: comparisons before the bare "3 upvotes", which means exactly 3.

@@ -27,6 +27,12 @@ POPULAR_SUPERLATIVE = (
     r"(?:hottest|buzziest|trendiest|(?:fan|crowd|community|reader)[- ]favou?rite|"
     r"most (?:buzz|traction|attention|hype|love))"
 )
+# The ends of a scale: amounts ("the largest number of authors"), then rank words that only
+# rank ("the best", "the top"), which alone do not say which end of an amount is meant.
+MOST_AMOUNT = r"(?:most|highest|greatest|biggest|largest)"
+LEAST_AMOUNT = r"(?:least|lowest|fewest|smallest)"
+MOST = rf"(?:{MOST_AMOUNT}|best|top)"
+LEAST = rf"(?:{LEAST_AMOUNT}|worst)"
 # Team size: who wrote a paper.
 PEOPLE = (
     r"(?:co-?authors?|authors?|people|persons?|researchers?|writers?|contributors?|"
