@@ -27,45 +27,55 @@ from rag.records import Paper, short_title
 NOT_STATED = "not stated in the abstract"
 COLUMNS = ("proposes or studies", "evaluated on", "headline result", "date", "upvotes")
 
+
+def _one_of(words: str) -> str:
+    """A regex alternation of the space-separated `words` (each may hold regex syntax)."""
+    return "(?:" + "|".join(words.split()) + ")"
+
+
+# Cue classes, one row each: who does the work, what doing it is called, and how results are
+# reported. A new cue joins every column that reads its class.
+_THE_PAPER = r"(?:we|this (?:paper|work|study))"
+_PROPOSAL_VERBS = _one_of(
+    "propose introduce present develop design study investigate analy[sz]e explore examine "
+    "formali[sz]e establish ask offer provide derive prove take tackle describe review "
+    "systemati[sz]e make build release frame"
+)
+_EVALUATION_WORDS = _one_of(r"experiments? evaluat\w* benchmarks? empirical\w* tested validat\w*")
+_RAN_ON_WORDS = _one_of(r"experiments? evaluat\w* tested results? validat\w*")
+_FINDING_VERBS = _one_of("show demonstrate reveal indicate confirm suggest")
+_TEST_BEDS = _one_of("benchmarks? datasets? tasks environments games domains models")
+_RESULT_WORDS = _one_of(
+    r"outperform\w* improv\w* achiev\w* reduc\w* gains? surpass\w* boost\w* significantly "
+    r"state-of-the-art sota speed-?ups? better higher accuracy confirm\w* suggest\w* exceed\w*"
+)
+# A change in a measure, in any of its verb forms ("lowers error", "halved the cost").
+_CHANGE_VERBS = _one_of("lower rais halv doubl tripl increas decreas shrink accelerat")
+
 _PROPOSES = re.compile(
-    r"\b(?:we|this (?:paper|work|study)|the authors|here,? we)\s+"
-    r"(?:first\s+|then\s+|also\s+|\w+ly\s+)?"
-    r"(?:propose|introduce|present|develop|design|study|investigate|analy[sz]e|explore|examine|"
-    r"formali[sz]e|establish|ask|offer|provide|derive|prove|take|tackle|describe|review|"
-    r"systemati[sz]e|make|build|release|frame)\w*\b",
-    re.IGNORECASE,
+    rf"\b(?:{_THE_PAPER}|the authors|here,? we)\s+(?:first\s+|then\s+|also\s+|\w+ly\s+)?"
+    rf"{_PROPOSAL_VERBS}\w*\b",
+    re.I,
 )
 # Any sentence with the paper as its subject says something of what it does (weaker cue).
-_OWN_ACTION = re.compile(
-    r"\b(?:we|this (?:paper|work|study))\s+(?:\w+ly\s+)?(?!find|found|show|observe|obtain)\w+",
-    re.IGNORECASE,
-)
+_NOT_A_FINDING = r"(?!find|found|show|observe|obtain)"
+_OWN_ACTION = re.compile(rf"\b{_THE_PAPER}\s+(?:\w+ly\s+)?{_NOT_A_FINDING}\w+", re.I)
 # "... across five mathematical benchmarks", "on 24 ALFWorld tasks".
-_ON_BENCHMARKS = re.compile(
-    r"\b(?:on|across|over)\s+(?:[\w/+-]+\s+){0,5}?(?:benchmarks?|datasets?|tasks|environments|"
-    r"games|domains|models)\b",
-    re.IGNORECASE,
-)
-_EVALUATES = re.compile(
-    r"\b(?:experiments?|evaluat\w*|benchmarks?|empirical\w*|tested|validat\w*)\b", re.IGNORECASE
-)
+_ON_BENCHMARKS = re.compile(rf"\b(?:on|across|over)\s+(?:[\w/+-]+\s+){{0,5}}?{_TEST_BEDS}\b", re.I)
+_EVALUATES = re.compile(rf"\b{_EVALUATION_WORDS}\b", re.I)
 # What an evaluation ran on: "experiments on Qwen-2.5-Math-7B", "evaluated across 24 tasks".
 _EVALUATED_ON = re.compile(
-    r"\b(?:experiments?|evaluat\w*|tested|results?|validat\w*)\s+(?:\w+\s+)?(?:on|across|in|with)\s+"
-    r"(?P<on>[^;:]{3,160}?)(?=\s+(?:show|demonstrate|reveal|indicate|confirm|suggest)\w*\b|[,;.]\s|\.?$)",
-    re.IGNORECASE,
+    rf"\b{_RAN_ON_WORDS}\s+(?:\w+\s+)?(?:on|across|in|with)\s+"
+    rf"(?P<on>[^;:]{{3,160}}?)(?=\s+{_FINDING_VERBS}\w*\b|[,;.]\s|\.?$)",
+    re.I,
 )
 _RESULT = re.compile(
-    r"\b(?:outperform\w*|improv\w*|achiev\w*|reduc\w*|gains?|surpass\w*|boost\w*|"
-    r"significantly|state-of-the-art|sota|speed-?ups?|better|higher|accuracy|"
-    # A change in a measure, in any of its verb forms ("lowers error", "halved the cost").
-    r"(?:lower|rais|halv|doubl|tripl|increas|decreas|shrink|accelerat)(?:e|es|ed|s|ing)?|"
-    r"confirm\w*|suggest\w*|exceed\w*|perform\w* (?:nearly )?as well|"
+    rf"\b(?:{_RESULT_WORDS}|{_CHANGE_VERBS}(?:e|es|ed|s|ing)?|perform\w* (?:nearly )?as well|"
     r"(?:we|results?|experiments?|analysis) (?:find|show|demonstrate|reveal)\w*)\b",
-    re.IGNORECASE,
+    re.I,
 )
 _NUMBER = re.compile(r"\d")
-_OWN_WORK = re.compile(r"\b(?:we|our|this (?:paper|work|study))\b", re.IGNORECASE)
+_OWN_WORK = re.compile(rf"\b(?:{_THE_PAPER}|our)\b", re.I)
 # LaTeX left in scraped abstracts ("\\footnote{Our code is ...}") is not the paper's words.
 _LATEX = re.compile(r"\s*\\[a-z]+\{[^}]*\}?")
 # A named thing: an acronym, a CamelCase name or a name with digits ("ALFWorld", "AIME24").
