@@ -23,34 +23,30 @@ from rag.answer.compose import is_background
 from rag.answer.support import Support
 from rag.ingest.chunking import split_sentences
 from rag.records import Paper, short_title
+from rag.search.vocabulary import one_of
 
 NOT_STATED = "not stated in the abstract"
 COLUMNS = ("proposes or studies", "evaluated on", "headline result", "date", "upvotes")
 
 
-def _one_of(words: str) -> str:
-    """A regex alternation of the space-separated `words` (each may hold regex syntax)."""
-    return "(?:" + "|".join(words.split()) + ")"
-
-
 # Cue classes, one row each: who does the work, what doing it is called, and how results are
 # reported. A new cue joins every column that reads its class.
 _THE_PAPER = r"(?:we|this (?:paper|work|study))"
-_PROPOSAL_VERBS = _one_of(
+_PROPOSAL_VERBS = one_of(
     "propose introduce present develop design study investigate analy[sz]e explore examine "
     "formali[sz]e establish ask offer provide derive prove take tackle describe review "
     "systemati[sz]e make build release frame"
 )
-_EVALUATION_WORDS = _one_of(r"experiments? evaluat\w* benchmarks? empirical\w* tested validat\w*")
-_RAN_ON_WORDS = _one_of(r"experiments? evaluat\w* tested results? validat\w*")
-_FINDING_VERBS = _one_of("show demonstrate reveal indicate confirm suggest")
-_TEST_BEDS = _one_of("benchmarks? datasets? tasks environments games domains models")
-_RESULT_WORDS = _one_of(
+_EVALUATION_WORDS = one_of(r"experiments? evaluat\w* benchmarks? empirical\w* tested validat\w*")
+_RAN_ON_WORDS = one_of(r"experiments? evaluat\w* tested results? validat\w*")
+_FINDING_VERBS = one_of("show demonstrate reveal indicate confirm suggest")
+_TEST_BEDS = one_of("benchmarks? datasets? tasks environments games domains models")
+_RESULT_WORDS = one_of(
     r"outperform\w* improv\w* achiev\w* reduc\w* gains? surpass\w* boost\w* significantly "
     r"state-of-the-art sota speed-?ups? better higher accuracy confirm\w* suggest\w* exceed\w*"
 )
 # A change in a measure, in any of its verb forms ("lowers error", "halved the cost").
-_CHANGE_VERBS = _one_of("lower rais halv doubl tripl increas decreas shrink accelerat")
+_CHANGE_VERBS = one_of("lower rais halv doubl tripl increas decreas shrink accelerat")
 
 _PROPOSES = re.compile(
     rf"\b(?:{_THE_PAPER}|the authors|here,? we)\s+(?:first\s+|then\s+|also\s+|\w+ly\s+)?"

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from rag.errors import QuestionError
 from rag.records import Paper
+from rag.search.vocabulary import one_of
 
 Message = Mapping[str, str]
 ROLES = ("user", "assistant")
@@ -39,12 +40,14 @@ MAX_TURN_CHARS = 4000
 # a fraction of it): text pasted after it would outweigh the question in every search.
 CARRIED_QUESTION_CHARS = 500
 
-_LEANS_ON_CONTEXT = re.compile(
-    r"\b(they|them|their|theirs|it|its|this|that|these|those|he|she|the (paper|authors?|"
-    r"method|approach|study|work|model|one|same|first|second|latter|former)s?)\b"
-    r"|^(and|also|what about|how about|so|then|which of|who of)\b",
-    re.IGNORECASE,
+# What points back at the conversation: a pronoun, "the paper", "the latter", or an opening
+# that carries on from the last turn ("and ...", "what about ...").
+_POINTERS = one_of("they them their theirs it its this that these those he she")
+_POINTED_AT = one_of(
+    "paper authors? method approach study work model one same first second latter former"
 )
+_CARRY_ON = r"^(?:and|also|what about|how about|so|then|which of|who of)\b"
+_LEANS_ON_CONTEXT = re.compile(rf"\b(?:{_POINTERS}|the {_POINTED_AT}s?)\b|{_CARRY_ON}", re.I)
 # "Which of those ...": the follow-up picks among the papers already named ("they" usually
 # means the authors, so it does not count).
 _REFERS_TO_SET = re.compile(r"\b(those|these|of the(se|m)|among (them|those))\b", re.I)

@@ -19,6 +19,13 @@ PAPER_NOUN = (
     r"(papers?|articles?|publications?|works?|studies|study|ones?|entries|entry|items?|"
     r"preprints?|submissions?|listings?|abstracts?|things?|pieces?)"
 )
+
+
+def one_of(words: str) -> str:
+    """A regex alternation of the space-separated `words` (each may hold regex syntax)."""
+    return "(?:" + "|".join(words.split()) + ")"
+
+
 # Popularity: the listing's upvote count under any name.
 VOTE_UNIT = r"(?:up-?votes?|votes?|likes?|hearts?|stars?|love)\b"
 POPULAR = r"(?:up-?voted|voted|liked|loved|popular|rated|well[- ]received|appreciated|hyped)"
