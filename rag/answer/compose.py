@@ -21,6 +21,7 @@ import numpy as np
 from rag.config import AnswerSettings
 from rag.ingest.chunking import split_sentences
 from rag.records import Answer, Citation, Source, short_title
+from rag.search.citations import strip_citations
 from rag.texts import LIST_LEAD, NEAR_MISS, NEAREST_PAPERS_LEAD, NOT_COVERED
 
 Encode = Callable[[Sequence[str]], np.ndarray]
@@ -32,7 +33,6 @@ DUPLICATE_SIMILARITY = 0.85
 ALREADY_SAID_PENALTY = 0.25
 # Share of a follow-up's own words a repeated sentence must hold to be shown again.
 ASKED_AGAIN = 0.5
-CITATION_MARK = re.compile(r"\s*\[\d+\]")
 REDUNDANCY_WEIGHT = 0.5
 MIN_SENTENCE_WORDS = 6
 
@@ -232,7 +232,7 @@ def demote_repeats(
     """Lower the relevance of sentences the conversation has already shown, unless they hold
     most of the follow-up's own words ("what method did they propose?" asks again for the
     sentence that proposed it)."""
-    said = [s for text in already_said for s in split_sentences(CITATION_MARK.sub("", text))]
+    said = [s for text in already_said for s in split_sentences(strip_citations(text))]
     if not said:
         return list(found)
     repeats = (vectors @ encode(said).T).max(axis=1) >= DUPLICATE_SIMILARITY

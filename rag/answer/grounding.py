@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from rag.answer.citations import cited_numbers, split_statements, strip_citations
 from rag.answer.support import Support
 from rag.records import Citation, Paper, Sentence, Source, short_title
+from rag.search.citations import cited_numbers, split_statements, strip_citations
 
 INSTRUCTIONS = (
     "You answer questions about research papers using only the numbered sources below. "

@@ -44,8 +44,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answer.citations import strip_citations
 from rag.ingest.chunking import split_sentences
+from rag.search.citations import strip_citations
 
 # Set from `calibrate` on tests/data/support_calibration.jsonl (figures above).
 DEFAULT_MIN_SIMILARITY = 0.64

@@ -24,7 +24,6 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from rag.answer.citations import cited_numbers, split_statements, strip_citations
 from rag.answer.grounding import evidence_text
 from rag.answer.support import Support, default_support
 from rag.config import EVAL_CONFIGS
@@ -43,6 +42,7 @@ from rag.eval.questions import EvalQuestion
 from rag.ingest.digest import paper_id_for
 from rag.pipeline import Message, Pipeline
 from rag.records import Answer
+from rag.search.citations import cited_numbers, split_statements, strip_citations
 
 log = logging.getLogger(__name__)
 RESULTS_FILE = "results.jsonl"

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from rag.errors import QuestionError
 from rag.records import Paper
+from rag.search.citations import citation_numbers
 from rag.search.vocabulary import one_of
 
 Message = Mapping[str, str]
@@ -51,7 +52,6 @@ _LEANS_ON_CONTEXT = re.compile(rf"\b(?:{_POINTERS}|the {_POINTED_AT}s?)\b|{_CARR
 # "Which of those ...": the follow-up picks among the papers already named ("they" usually
 # means the authors, so it does not count).
 _REFERS_TO_SET = re.compile(r"\b(those|these|of the(se|m)|among (them|those))\b", re.I)
-_CITATION = re.compile(r"\[(\d+)\]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
 _FILLER = frozenset(
     "what which who how when why where does do did is are was were the a an of to in on for "
@@ -165,7 +165,7 @@ def conversation_subject(
     subject = cited_papers(previous_answer, papers)
     if not subject and previous_question:
         subject = cited_papers(previous_question, papers)
-    cited_numbers = set(_CITATION.findall(previous_answer))
+    cited_numbers = citation_numbers(previous_answer)
     if len(subject) < len(cited_numbers) and previous_question and recall_subject:
         named = {p.paper_id for p in subject}
         subject += [p for p in recall_subject(previous_question) if p.paper_id not in named]

@@ -1,7 +1,9 @@
 """Citation markers in answer text: the statements an answer makes and the papers each cites.
 
-Shared by the answer's own verification (`grounding`), the support judge (`support`) and the
-evaluation's citation metrics (`rag.eval.metrics`), so all three read an answer the same way.
+Shared by the follow-up reader (`conversation`, which reads the last answer's citations), the
+answer's own verification and support judge (`rag.answer.grounding`, `rag.answer.support`) and
+the evaluation's citation metrics (`rag.eval.metrics`), so all of them read an answer the same
+way. It sits in the search stage, the lowest that reads citations.
 """
 
 from __future__ import annotations
@@ -55,13 +57,18 @@ def _rejoin_quoted(pieces: Sequence[str]) -> list[str]:
     return joined
 
 
-def cited_numbers(statement: str) -> list[int]:
-    """Citation numbers of `[1]`, `[1, 2]` and `[1][2]` markers: deduplicated in order, at
-    most the first three (ALCE's cap, so padding a sentence with citations cannot pay)."""
+def citation_numbers(text: str) -> list[int]:
+    """Every citation number of `[1]`, `[1, 2]` and `[1][2]` markers, deduplicated in order."""
     numbers: list[int] = []
-    for group in _CITATION.findall(statement):
+    for group in _CITATION.findall(text):
         numbers.extend(int(n) for n in group.split(","))
-    return list(dict.fromkeys(numbers))[:MAX_CITATIONS]
+    return list(dict.fromkeys(numbers))
+
+
+def cited_numbers(statement: str) -> list[int]:
+    """A statement's citation numbers, at most the first three (ALCE's cap, so padding a
+    sentence with citations cannot pay)."""
+    return citation_numbers(statement)[:MAX_CITATIONS]
 
 
 def strip_citations(statement: str) -> str:
