@@ -26,6 +26,11 @@ from rag.texts import LIST_LEAD, NEAR_MISS, NEAREST_PAPERS_LEAD, NOT_COVERED
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
+# A sentence's relevance: its own similarity to the question, its paper's retrieval score,
+# and the share of the question's content words it holds (weights sum to 1).
+SENTENCE_WEIGHT = 0.55
+PAPER_WEIGHT = 0.30
+OVERLAP_WEIGHT = 0.15
 # How much a candidate paper may trail the best one and still contribute sentences.
 PAPER_SCORE_MARGIN = 0.12
 # Sentences this similar to one already chosen count as repeats.
@@ -192,7 +197,9 @@ def candidates(
     out = []
     for (text, source, position), cos in zip(rows, cosine, strict=True):
         overlap = len(asked & content_words(text)) / len(asked) if asked else 0.0
-        relevance = 0.55 * float(cos) + 0.30 * source.score + 0.15 * overlap
+        relevance = (
+            SENTENCE_WEIGHT * float(cos) + PAPER_WEIGHT * source.score + OVERLAP_WEIGHT * overlap
+        )
         if _DANGLING_OPENER.match(text):
             relevance -= DANGLING_PENALTY
         if _FINDING.search(text):
