@@ -39,6 +39,8 @@ ALREADY_SAID_PENALTY = 0.25
 # Share of a follow-up's own words a repeated sentence must hold to be shown again.
 ASKED_AGAIN = 0.5
 REDUNDANCY_WEIGHT = 0.5
+# Sentences less similar than this to a chosen one say something else: no redundancy.
+UNRELATED_SIMILARITY = 0.3
 MIN_SENTENCE_WORDS = 6
 
 _LIST_QUESTION = re.compile(
@@ -288,7 +290,8 @@ def select(
             similarity = max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0)
             if similarity >= DUPLICATE_SIMILARITY:
                 continue
-            value = candidate.relevance - REDUNDANCY_WEIGHT * max(similarity - 0.3, 0.0)
+            redundancy = max(similarity - UNRELATED_SIMILARITY, 0.0)
+            value = candidate.relevance - REDUNDANCY_WEIGHT * redundancy
             if any(i == best and p not in covered for p, best in enumerate(best_for_part)):
                 value += PART_BONUS
             if spread and candidate.source.paper.paper_id in papers_used:
