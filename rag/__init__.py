@@ -14,7 +14,7 @@ from __future__ import annotations
 from rag.answer.backends import available_modes
 from rag.answer.compare import Comparison
 from rag.config import Settings, get_settings
-from rag.errors import DigestFormatError, IndexStateError, QuestionError
+from rag.errors import DigestFormatError, DigestQAError, IndexStateError, QuestionError
 from rag.eval.evaluation import Report, evaluate
 from rag.eval.questions import EvalQuestion, load_questions
 from rag.pipeline import Pipeline, ask, compare, default_pipeline, stream
@@ -26,6 +26,7 @@ __all__ = [
     "Citation",
     "Comparison",
     "DigestFormatError",
+    "DigestQAError",
     "EvalQuestion",
     "IndexStateError",
     "Paper",

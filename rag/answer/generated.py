@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage
 from rag.answer.backends import generation_options
 from rag.answer.grounding import STOP_SEQUENCES, build_messages, verify
 from rag.answer.support import Support
+from rag.errors import GenerationTimeout
 from rag.records import Answer, Source
 from rag.texts import (
     FALLBACK_EMPTY,
@@ -33,10 +34,6 @@ from rag.texts import (
 log = logging.getLogger(__name__)
 MAX_REASON_CHARS = 160
 _PIECE = re.compile(r"\s*\S+\s*")
-
-
-class GenerationTimeout(TimeoutError):
-    """The backend was still producing text when its time ran out."""
 
 
 def text_pieces(text: str) -> list[str]:

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, fields, replace
 
+from rag.errors import QuestionError
 from rag.records import Paper
 
 SORTS = ("newest", "oldest", "most_upvoted", "least_upvoted", "most_authors", "fewest_authors")
@@ -55,7 +56,7 @@ class QueryFilters:
 
     def __post_init__(self) -> None:
         if self.sort is not None and self.sort not in SORTS:
-            raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {self.sort!r}")
+            raise QuestionError(f"sort must be one of {', '.join(SORTS)}, got {self.sort!r}")
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in fields(self))
@@ -105,7 +106,7 @@ class QueryFilters:
         """These filters with the named constraints switched off."""
         unknown = set(names) - {f.name for f in fields(self)}
         if unknown:
-            raise ValueError(f"unknown filter {', '.join(sorted(unknown))}")
+            raise QuestionError(f"unknown filter {', '.join(sorted(unknown))}")
         return replace(self, **{name: None for name in names})
 
     def matches(self, paper: Paper) -> bool:
@@ -215,7 +216,7 @@ def _whole(value: object, name: str) -> int | None:
     ):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number of at least 0, got {value!r}")
+        raise QuestionError(f"{name} must be a whole number of at least 0, got {value!r}")
     return value
 
 
@@ -227,7 +228,7 @@ def _date(value: object, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValueError(f"{name} must be a date such as 2025-03-01, got {value!r}") from None
+        raise QuestionError(f"{name} must be a date such as 2025-03-01, got {value!r}") from None
 
 
 def explicit_filters(
@@ -241,12 +242,12 @@ def explicit_filters(
     """Filters chosen explicitly (UI controls, keyword arguments); empty values mean "any"."""
     whole_year, first, last = _whole(year, "year"), _date(since, "since"), _date(until, "until")
     if whole_year is not None and not YEARS[0] <= whole_year <= YEARS[1]:
-        raise ValueError(f"year must be between {YEARS[0]} and {YEARS[1]}, got {whole_year}")
+        raise QuestionError(f"year must be between {YEARS[0]} and {YEARS[1]}, got {whole_year}")
     if first and last and first > last:
-        raise ValueError(f"since ({first}) must not be after until ({last})")
+        raise QuestionError(f"since ({first}) must not be after until ({last})")
     low, high = _whole(min_upvotes, "min_upvotes"), _whole(max_upvotes, "max_upvotes")
     if low is not None and high is not None and low > high:
-        raise ValueError(f"min_upvotes ({low}) must not exceed max_upvotes ({high})")
+        raise QuestionError(f"min_upvotes ({low}) must not exceed max_upvotes ({high})")
     if organization is not None and not isinstance(organization, str):
-        raise ValueError(f"organization must be text, got {organization!r}")
+        raise QuestionError(f"organization must be text, got {organization!r}")
     return QueryFilters(whole_year, first, last, low, high, (organization or "").strip() or None)
