@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from rag.answer.compose import with_citation
 from rag.ingest.chunking import split_sentences
 from rag.records import Answer, Citation, Paper, Source, short_title
-from rag.search.filters import QueryFilters, filter_papers
+from rag.search.filters import SORT_ORDERS, QueryFilters, filter_papers
 from rag.search.query import ParsedQuestion
 
 MAX_LISTED = 10
@@ -53,22 +53,6 @@ MAX_RUNNERS_UP = 3
 ORDINAL_WORDS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 MORE_PAPERS = "{count} more {papers} match but are not listed."
 PAPER_LINE = "- \u201c{title}\u201d ({details})"
-ORDER = {
-    "newest": "newest first",
-    "oldest": "oldest first",
-    "most_upvoted": "most upvoted first",
-    "least_upvoted": "least upvoted first",
-    "most_authors": "most authors first",
-    "fewest_authors": "fewest authors first",
-}
-SUPERLATIVE = {
-    "newest": ("newest paper", "newest papers"),
-    "oldest": ("oldest paper", "oldest papers"),
-    "most_upvoted": ("most upvoted paper", "most upvoted papers"),
-    "least_upvoted": ("least upvoted paper", "least upvoted papers"),
-    "most_authors": ("paper with the most authors", "papers with the most authors"),
-    "fewest_authors": ("paper with the fewest authors", "papers with the fewest authors"),
-}
 TOPIC_SCOPE = "related to \u201c{topic}\u201d"
 SCOPE_PUBLISHED = "published {dates}"
 SCOPE_YEAR = "in {year}"
@@ -215,9 +199,9 @@ def _lead(filters: QueryFilters, clauses: list[tuple[str, str]], count: int) -> 
     """The sentence above a listing: "3 papers in the digest were published in 2023:"."""
     papers = "paper" if count == 1 else "papers"
     if filters.sort and filters.limit is not None:
-        superlative = SUPERLATIVE[filters.sort][1]
+        superlative = SORT_ORDERS[filters.sort].superlative[1]
         return TOP_LEAD.format(count=count, superlative=superlative, scope=_attributive(clauses))
-    order = f", {ORDER[filters.sort]}" if filters.sort else ""
+    order = f", {SORT_ORDERS[filters.sort].order}" if filters.sort else ""
     if not clauses:
         return ALL_LEAD.format(count=count, papers=papers, order=order)
     predicate = _predicate(clauses, count)
@@ -240,7 +224,7 @@ def _superlative_sentence(
     and “Y” [2] tie as the second most upvoted papers in the digest (4 upvotes each)." """
     assert filters.sort is not None
     ordinal = f"{ORDINAL_WORDS.get(filters.nth or 1, '')} " if (filters.nth or 1) > 1 else ""
-    singular, plural = SUPERLATIVE[filters.sort]
+    singular, plural = SORT_ORDERS[filters.sort].superlative
     scope = _attributive(clauses)
     detail = _sort_detail(papers[0], filters.sort)
     if len(papers) == 1:

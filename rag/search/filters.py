@@ -16,7 +16,6 @@ from dataclasses import dataclass, fields, replace
 from rag.errors import QuestionError
 from rag.records import Paper
 
-SORTS = ("newest", "oldest", "most_upvoted", "least_upvoted", "most_authors", "fewest_authors")
 YEARS = (1990, 2099)
 CHIP_YEAR, CHIP_SINCE, CHIP_UNTIL = "year: {}", "since {}", "until {}"
 CHIP_MIN_UPVOTES, CHIP_MAX_UPVOTES = "≥ {} upvotes", "≤ {} upvotes"
@@ -29,6 +28,62 @@ CHIP_COUNTED = {True: "with an authors count", False: "without an authors count"
 CHIP_MONTH_DAY = "dated {} (any year)"
 CHIP_NTH = "rank {}"
 CHIP_TITLE = "title contains \u201c{}\u201d"
+
+
+@dataclass(frozen=True)
+class SortOrder:
+    """One way to order papers, in one row: its name, the value it sorts on (smallest first;
+    papers without one go last) and how an answer words it. The question phrases that ask for
+    it are the named group of the same name in `rag.search.query`."""
+
+    name: str
+    value: Callable[[Paper], int | None]
+    order: str  # "most upvoted first"
+    superlative: tuple[str, str]  # singular and plural: "the most upvoted paper(s)"
+
+
+SORT_ORDERS = {
+    sort.name: sort
+    for sort in (
+        SortOrder(
+            "newest",
+            lambda p: -p.published.toordinal() if p.published else None,
+            "newest first",
+            ("newest paper", "newest papers"),
+        ),
+        SortOrder(
+            "oldest",
+            lambda p: p.published.toordinal() if p.published else None,
+            "oldest first",
+            ("oldest paper", "oldest papers"),
+        ),
+        SortOrder(
+            "most_upvoted",
+            lambda p: -p.upvotes,
+            "most upvoted first",
+            ("most upvoted paper", "most upvoted papers"),
+        ),
+        SortOrder(
+            "least_upvoted",
+            lambda p: p.upvotes,
+            "least upvoted first",
+            ("least upvoted paper", "least upvoted papers"),
+        ),
+        SortOrder(
+            "most_authors",
+            lambda p: None if p.authors_count is None else -p.authors_count,
+            "most authors first",
+            ("paper with the most authors", "papers with the most authors"),
+        ),
+        SortOrder(
+            "fewest_authors",
+            lambda p: p.authors_count,
+            "fewest authors first",
+            ("paper with the fewest authors", "papers with the fewest authors"),
+        ),
+    )
+}
+SORTS = tuple(SORT_ORDERS)
 
 
 @dataclass(frozen=True)
@@ -178,16 +233,6 @@ class QueryFilters:
         return replace(self, **{name: v for name, v in values.items() if v is not None})
 
 
-_SORT_VALUES: dict[str, Callable[[Paper], int | None]] = {
-    "newest": lambda p: -p.published.toordinal() if p.published else None,
-    "oldest": lambda p: p.published.toordinal() if p.published else None,
-    "most_upvoted": lambda p: -p.upvotes,
-    "least_upvoted": lambda p: p.upvotes,
-    "most_authors": lambda p: None if p.authors_count is None else -p.authors_count,
-    "fewest_authors": lambda p: p.authors_count,
-}
-
-
 def filter_papers(papers: Iterable[Paper], filters: QueryFilters) -> list[Paper]:
     """Papers meeting `filters` in the requested order (ties by title, papers lacking the sorted
     field last), cut to the limit; without a sort the given order (relevance, say) is kept. A
@@ -195,7 +240,7 @@ def filter_papers(papers: Iterable[Paper], filters: QueryFilters) -> list[Paper]
     for that value, so a tie is shown rather than broken silently."""
     found = [p for p in papers if filters.matches(p)]
     if filters.sort:
-        value = _SORT_VALUES[filters.sort]
+        value = SORT_ORDERS[filters.sort].value
         found.sort(key=lambda p: (value(p) is None, value(p) or 0, p.title.casefold()))
         if filters.nth or filters.limit == 1:
             # "The most upvoted paper" is every paper that ties for the top value.
