@@ -415,8 +415,7 @@ class Pipeline:
                 answer = yield from self._generate(view, question, result, mode)
         finally:
             view.leave()
-        answer.timings["total"] = time.perf_counter() - started
-        yield answer
+        yield answer.timed("total", time.perf_counter() - started)
 
     def compare(
         self,
@@ -483,8 +482,7 @@ class Pipeline:
                 yield item
             answer = item
         assert isinstance(answer, Answer)
-        answer.timings["generate"] = time.perf_counter() - retrieved
-        return answer
+        return answer.timed("generate", time.perf_counter() - retrieved)
 
 
 _default: Pipeline | None = None

@@ -8,7 +8,7 @@ instead of reaching back into files or the index.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 def short_title(title: str) -> str:
@@ -107,6 +107,10 @@ class Answer:
     # Generated answers only: each sentence with its verdict against the sources it cites.
     sentences: tuple[Sentence, ...] = ()
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def timed(self, step: str, seconds: float) -> Answer:
+        """This answer with how long `step` took added to its timings."""
+        return replace(self, timings={**self.timings, step: seconds})
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view (dates as ISO strings)."""

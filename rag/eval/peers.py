@@ -99,8 +99,7 @@ class _PeerBase:
         answer = compose_extractive(
             question, vector, sources, self.encoder.encode_cached, self.settings.answer
         )
-        answer.timings["total"] = time.perf_counter() - started
-        return answer
+        return answer.timed("total", time.perf_counter() - started)
 
 
 class BaselinePipeline(_PeerBase):
