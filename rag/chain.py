@@ -68,19 +68,26 @@ RARE_WORD_PAPERS, RARE_WORD_SHARE = 2, 0.02
 
 @dataclass(frozen=True)
 class Turn:
-    """Everything known about one question as it moves through the chain."""
+    """One question as asked: the chain's input."""
 
     question: str
     history: tuple[Message, ...] = ()
     explicit: QueryFilters = field(default_factory=QueryFilters)
-    query: str = ""
-    parsed: ParsedQuestion | None = None
-    subject: tuple[Paper, ...] = ()
-    sources: tuple[Source, ...] = ()
     # Filter fields read from the question that the reader switched off (a removed UI chip).
     ignored: frozenset[str] = frozenset()
     # Papers to retrieve, when the caller chooses (None: the settings decide).
     k: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Understood(Turn):
+    """A turn once read (`understand`): its standalone query, what it asks of the metadata and
+    the papers of the conversation it is about; `retrieve` adds its sources."""
+
+    query: str
+    parsed: ParsedQuestion
+    subject: tuple[Paper, ...] = ()
+    sources: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ class Resources:
     recall: Callable[[str], Answer]
 
 
-def understand(turn: Turn, res: Resources) -> Turn:
+def understand(turn: Turn, res: Resources) -> Understood:
     catalogue = list(res.papers.values())
 
     def recall_subject(previous: str) -> list[Paper]:
@@ -170,7 +177,8 @@ def understand(turn: Turn, res: Resources) -> Turn:
             # Not two papers to compare after all: answer the question as it stands.
             parsed = dataclasses.replace(parsed, compare=None, topic=turn.question)
             query = search_text(turn.question)
-    return dataclasses.replace(turn, query=query, parsed=parsed, subject=tuple(subject))
+    asked = {f.name: getattr(turn, f.name) for f in dataclasses.fields(Turn)}
+    return Understood(**asked, query=query, parsed=parsed, subject=tuple(subject))
 
 
 def compared_papers(
@@ -200,11 +208,10 @@ def shared_title_words(text: str, paper: Paper) -> int:
     return len(content_words(text) & content_words(paper.title))
 
 
-def answered_from_records(turn: Turn) -> bool:
+def answered_from_records(turn: Understood) -> bool:
     """Pure metadata questions ("the most upvoted paper", "how many papers are there"), sorts
     over earlier results, and a field of a paper picked by a sort ("the date of the paper with
     the most authors")."""
-    assert turn.parsed is not None
     parsed = turn.parsed
     if parsed.compare:
         return True
@@ -216,13 +223,11 @@ def answered_from_records(turn: Turn) -> bool:
     return bool(turn.subject) or parsed.aggregate is not None or not parsed.filters.is_empty()
 
 
-def wants_list(turn: Turn) -> bool:
-    assert turn.parsed is not None
+def wants_list(turn: Understood) -> bool:
     return turn.parsed.is_listing or is_list_question(turn.question)
 
 
-def retrieve(turn: Turn, res: Resources) -> Turn:
-    assert turn.parsed is not None
+def retrieve(turn: Understood, res: Resources) -> Understood:
     if answered_from_records(turn):
         return turn
     filters = turn.parsed.filters
@@ -244,8 +249,7 @@ def unsorted(filters: QueryFilters) -> QueryFilters:
     return dataclasses.replace(filters, sort=None, limit=None)
 
 
-def compose(turn: Turn, res: Resources) -> Answer:
-    assert turn.parsed is not None
+def compose(turn: Understood, res: Resources) -> Answer:
     parsed, filters = turn.parsed, turn.parsed.filters
     labelled = filters.labelled()
     min_relevance = res.settings.answer.min_relevance
@@ -312,11 +316,10 @@ def compose(turn: Turn, res: Resources) -> Answer:
 _YES_NO = re.compile(r"^\s*(?:did|does|is|was|has|had)\b(?!\s+(?:there|any|some)\b)", re.I)
 
 
-def checked_paper(turn: Turn, res: Resources) -> Paper | None:
+def checked_paper(turn: Understood, res: Resources) -> Paper | None:
     """The paper a yes/no question tests against its filters ("Did BehaveGPT get any likes?",
     "Was GTR posted in 2025?"): named by title, or the closest paper sharing a title word with
     what is left of the question. None for other questions."""
-    assert turn.parsed is not None
     parsed = turn.parsed
     if not _YES_NO.match(turn.question) or not parsed.topic or not checked_field(parsed.filters):
         return None
@@ -330,7 +333,7 @@ def checked_paper(turn: Turn, res: Resources) -> Paper | None:
 
 
 def records_answer(
-    turn: Turn, res: Resources, parsed: ParsedQuestion, unmatched: str = ""
+    turn: Understood, res: Resources, parsed: ParsedQuestion, unmatched: str = ""
 ) -> Answer:
     """The answer from the paper records: a field, a year span, a vote total or a listing of
     the papers the filters select (the conversation's papers when it refers to them).
@@ -356,7 +359,7 @@ def records_answer(
     return answer
 
 
-def off_topic(turn: Turn, res: Resources) -> bool:
+def off_topic(turn: Understood, res: Resources) -> bool:
     """Whether the question is about a subject the digest lacks although its best paper
     passes the relevance floor: many of its words occur in no paper ("speculative decoding",
     "federated learning") and the best paper is no close match. A single shared word such as
@@ -368,11 +371,10 @@ def off_topic(turn: Turn, res: Resources) -> bool:
     return unknown >= answer.unknown_words and turn.sources[0].score < answer.confident_relevance
 
 
-def named_paper(turn: Turn, res: Resources, relevant: Sequence[Source]) -> Source | None:
+def named_paper(turn: Understood, res: Resources, relevant: Sequence[Source]) -> Source | None:
     """The paper a field question ("how many votes did GTR get?") is about: one whose title
     the question quotes, else the most relevant source, else a retrieved paper whose title
     shares a word with what is left of the question (a bare name scores low in meaning)."""
-    assert turn.parsed is not None
     by_id = {s.paper.paper_id: s for s in turn.sources}
     for paper in cited_papers(turn.question, list(res.papers.values())):
         return by_id.get(paper.paper_id) or Source(paper, METADATA_MATCH_SCORE, 1)
@@ -384,11 +386,10 @@ def named_paper(turn: Turn, res: Resources, relevant: Sequence[Source]) -> Sourc
     return best[2] if best[0] else None
 
 
-def grounding_sources(turn: Turn, res: Resources) -> tuple[Source, ...]:
+def grounding_sources(turn: Understood, res: Resources) -> tuple[Source, ...]:
     """The sources a generated answer may rest on: the relevant passages of a question the
     extractive composer would answer from abstracts. None for metadata questions, listings
     and refusals, which the records answer exactly and a model could only blur."""
-    assert turn.parsed is not None
     parsed = turn.parsed
     if (
         parsed.asks_for
@@ -413,7 +414,7 @@ def _step(
 
 
 def build_retrieval_chain(resources: Callable[[], Resources]) -> Runnable:
-    """Turn -> Turn with its query, filters and sources: the first two steps."""
+    """Turn -> Understood with its query, filters and sources: the first two steps."""
     return _step(understand, resources) | _step(retrieve, resources)
 
 

@@ -40,6 +40,7 @@ from rag.answer.support import EmbeddingSupport, default_support
 from rag.chain import (
     Resources,
     Turn,
+    Understood,
     build_chain,
     build_retrieval_chain,
     compose,
@@ -145,7 +146,7 @@ class View:
 
     @cached_property
     def retrieval_chain(self) -> Runnable:
-        """Turn -> Turn with sources: what a generated answer is grounded on."""
+        """Turn -> Understood with sources: what a generated answer is grounded on."""
         return build_retrieval_chain(lambda: self.resources)
 
     def warm(self) -> View:
@@ -446,7 +447,7 @@ class Pipeline:
         members = theme_members(answer.sources, self.settings.answer.min_relevance)
         return compare_papers(answer.question, [s.paper for s in members[:MAX_COMPARED]])
 
-    def _retrieve(self, turn: Turn, mode: str) -> tuple[View, Answer | Turn]:
+    def _retrieve(self, turn: Turn, mode: str) -> tuple[View, Answer | Understood]:
         """The current view, entered, and the chain's result on it: the answer when extractive,
         the turn with its sources otherwise. A generation dropped under the question (by a
         writer on another machine sharing a server) is reopened once."""
@@ -466,7 +467,7 @@ class Pipeline:
         raise AssertionError("unreachable")
 
     def _generate(
-        self, view: View, question: str, turn: Turn, mode: str
+        self, view: View, question: str, turn: Understood, mode: str
     ) -> Generator[str, None, Answer]:
         """Text pieces of an LLM's answer grounded on `turn`'s sources; returns the Answer."""
         resources = view.resources
