@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import chromadb
@@ -76,6 +77,37 @@ def wait_for_embedding(process: subprocess.Popen[str], log: Path, timeout: float
         time.sleep(0.05)
 
 
+def interrupt_ingest(
+    index: Path, *digests: Path, sig: signal.Signals, log: Path | None = None
+) -> int:
+    """Start an ingest of `digests` and send it `sig` once it is embedding: its exit status.
+    Its progress bar goes to `log`, by default a file beside the index."""
+    log = log or index.with_name("interrupted-ingest.log")
+    process = start_ingest(index, *digests, log=log)
+    wait_for_embedding(process, log)
+    process.send_signal(sig)
+    return process.wait(timeout=120)
+
+
+def run(command: list[str], timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
+    """`command` run to its end with `env` added to `rag_env()`, its output captured."""
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**rag_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def ingest_to_the_end(index: Path, *digests: Path) -> str:
+    """An ingest of `digests` in its own process, which must succeed: what it printed."""
+    done = run(rag_command(index, "ingest", *map(str, digests)))
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def write_large_digest(path: Path, n: int = LARGE) -> Path:
     """`n` distinct papers in JSONL, their words drawn from the seed listing."""
     words = re.findall(r"[A-Za-z]{4,}", SEED.read_text(encoding="utf-8"))
@@ -86,6 +118,11 @@ def write_large_digest(path: Path, n: int = LARGE) -> Path:
             abstract = " ".join(rng.choices(words, k=60)) + "."
             out.write(json.dumps({"title": title, "abstract": abstract}) + "\n")
     return path
+
+
+@pytest.fixture
+def large_digest(tmp_path: Path) -> Path:
+    return write_large_digest(tmp_path / "large.jsonl")
 
 
 def pipeline_over(index: Path, digest: Path, encoder: Encoder) -> Pipeline:
@@ -119,33 +156,21 @@ def no_orphan_folders(index: Path) -> bool:
 
 @pytest.mark.slow
 def test_killed_ingest_leaves_the_previous_index_whole_and_the_next_completes(
-    tmp_path: Path, tiny_digest: Path, encoder: Encoder
+    tmp_path: Path, tiny_digest: Path, large_digest: Path, encoder: Encoder, tiny_pipeline: Pipeline
 ):
-    index = tmp_path / "index"
-    first = pipeline_over(index, tiny_digest, encoder)
-    before_papers, before_answers = first.papers, answers(first)
-    large = write_large_digest(tmp_path / "large.jsonl")
+    index = tmp_path / "index"  # where tiny_pipeline keeps its index
+    before_papers, before_answers = tiny_pipeline.papers, answers(tiny_pipeline)
 
-    process = start_ingest(index, tiny_digest, large, log=tmp_path / "killed.log")
-    wait_for_embedding(process, tmp_path / "killed.log")
-    process.send_signal(signal.SIGKILL)
-    assert process.wait(timeout=60) == -signal.SIGKILL
+    killed = interrupt_ingest(index, tiny_digest, large_digest, sig=signal.SIGKILL)
+    assert killed == -signal.SIGKILL
 
     reopened = pipeline_over(index, tiny_digest, encoder)
     assert reopened.papers == before_papers
     assert answers(reopened) == before_answers
-    assert answers(first) == before_answers
+    assert answers(tiny_pipeline) == before_answers
 
-    again = subprocess.run(
-        rag_command(index, "ingest", str(tiny_digest), str(large)),
-        cwd=ROOT,
-        env=rag_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert again.returncode == 0, again.stderr
-    assert f"{LARGE + 3} papers: {LARGE} added, 0 updated, 3 unchanged" in again.stdout
+    printed = ingest_to_the_end(index, tiny_digest, large_digest)
+    assert f"{LARGE + 3} papers: {LARGE} added, 0 updated, 3 unchanged" in printed
     completed = PaperIndex(index, encoder).papers()
     assert len(completed) == LARGE + 3
     assert {pid: completed[pid] for pid in before_papers} == before_papers
@@ -157,17 +182,12 @@ def test_killed_ingest_leaves_the_previous_index_whole_and_the_next_completes(
 
 @pytest.mark.slow
 def test_ctrl_c_during_ingest_prints_one_line_and_leaves_the_index_as_it_was(
-    tmp_path: Path, tiny_digest: Path, encoder: Encoder
+    tmp_path: Path, tiny_digest: Path, large_digest: Path, encoder: Encoder, tiny_pipeline: Pipeline
 ):
-    index = tmp_path / "index"
-    first = pipeline_over(index, tiny_digest, encoder)
-    before_papers, before_answers = first.papers, answers(first)
-    large = write_large_digest(tmp_path / "large.jsonl")
+    index = tmp_path / "index"  # where tiny_pipeline keeps its index
+    before_papers, before_answers = tiny_pipeline.papers, answers(tiny_pipeline)
     log = tmp_path / "interrupted.log"
-    process = start_ingest(index, tiny_digest, large, log=log)
-    wait_for_embedding(process, log)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=120) == 130
+    assert interrupt_ingest(index, tiny_digest, large_digest, log=log, sig=signal.SIGINT) == 130
     last = log.read_text().replace("\r", "\n").strip().splitlines()[-1]
     assert last == f"error: {INGEST_INTERRUPTED.format(path=index)}"
     assert "Traceback" not in log.read_text()
@@ -177,16 +197,8 @@ def test_ctrl_c_during_ingest_prints_one_line_and_leaves_the_index_as_it_was(
     reopened = pipeline_over(index, tiny_digest, encoder)
     assert reopened.papers == before_papers
     assert answers(reopened) == before_answers
-    again = subprocess.run(
-        rag_command(index, "ingest", str(tiny_digest), str(large)),
-        cwd=ROOT,
-        env=rag_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert again.returncode == 0, again.stderr
-    assert f"{LARGE} added, 0 updated, 3 unchanged" in again.stdout
+    printed = ingest_to_the_end(index, tiny_digest, large_digest)
+    assert f"{LARGE} added, 0 updated, 3 unchanged" in printed
 
 
 @pytest.mark.slow
@@ -340,14 +352,8 @@ def test_older_index_of_another_dimension_is_refused(tmp_path: Path, encoder: En
 
 
 def ask_in_new_process(index: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        rag_command(index, "ask", "How far ahead can tides be forecast?"),
-        cwd=ROOT,
-        env={**rag_env(), "RAG_INDEX_DIGESTS": ""},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    question = "How far ahead can tides be forecast?"
+    return run(rag_command(index, "ask", question), timeout=300, RAG_INDEX_DIGESTS="")
 
 
 def test_ask_on_a_damaged_index_prints_one_line_naming_the_rebuild(built: Path):
@@ -458,15 +464,9 @@ def test_a_really_full_disk_gives_one_line_and_the_next_ingest_completes(
 ):
     index = small_disk / "index"
     large = write_large_digest(tmp_path / "large.jsonl", n=300)
-    first = subprocess.run(rag_command(index, "ingest", str(tiny_digest)), env=rag_env(), cwd=ROOT)
-    assert first.returncode == 0
-    full = subprocess.run(
-        rag_command(index, "ingest", str(tiny_digest), str(large)),
-        cwd=ROOT,
-        env={**rag_env(), "RAG_INDEX_PROGRESS": "false"},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    ingest_to_the_end(index, tiny_digest)
+    full = run(
+        rag_command(index, "ingest", str(tiny_digest), str(large)), RAG_INDEX_PROGRESS="false"
     )
     assert full.returncode == 2, full.stderr
     [line] = full.stderr.strip().splitlines()
@@ -476,16 +476,7 @@ def test_a_really_full_disk_gives_one_line_and_the_next_ingest_completes(
     assert answered.returncode == 0, answered.stderr
     assert "[1] Tidal Forecasting with Graph Neural Networks" in answered.stdout
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
-    again = subprocess.run(
-        rag_command(index, "ingest", str(tiny_digest), str(large)),
-        cwd=ROOT,
-        env=rag_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert again.returncode == 0, again.stderr
-    assert "300 added" in again.stdout
+    assert "300 added" in ingest_to_the_end(index, tiny_digest, large)
     assert len(generations(index)) == 2
     assert no_orphan_folders(index)
 
@@ -504,14 +495,8 @@ def unprivileged(command: Sequence[str]) -> list[str]:
 
 
 def run_unprivileged(index: Path, *args: str, digests: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        unprivileged(rag_command(index, *args)),
-        cwd=ROOT,
-        env={**rag_env(), "RAG_INDEX_DIGESTS": str(digests)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    command = unprivileged(rag_command(index, *args))
+    return run(command, timeout=300, RAG_INDEX_DIGESTS=str(digests))
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -522,6 +507,16 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 def snapshot(index: Path) -> dict[str, bytes]:
     return {str(f.relative_to(index)): f.read_bytes() for f in index.rglob("*") if f.is_file()}
+
+
+@contextmanager
+def permissions(path: Path, mode: int, restore: int) -> Iterator[None]:
+    """`path` with permission bits `mode` during the block, `restore` after it."""
+    path.chmod(mode)
+    try:
+        yield
+    finally:
+        path.chmod(restore)
 
 
 @pytest.fixture
@@ -538,17 +533,13 @@ def test_a_read_only_database_is_called_read_only_and_rebuild_deletes_nothing(
     two_sources: Path, tiny_digest: Path, encoder: Encoder
 ):
     index = two_sources
-    database = index / DATABASE
-    database.chmod(0o444)
-    before = snapshot(index)
-    try:
+    with permissions(index / DATABASE, 0o444, restore=0o644):
+        before = snapshot(index)
         for args in (("ask", "tides"), ("ingest", "--rebuild")):
             line = one_line(run_unprivileged(index, *args, digests=tiny_digest))
             assert f"The index in {index} is read-only ({DATABASE} cannot be written)" in line
             assert "rebuild" not in line
         assert snapshot(index) == before
-    finally:
-        database.chmod(0o644)
     assert len(PaperIndex(index, encoder).papers()) == 4
 
 
@@ -558,12 +549,9 @@ def test_a_read_only_folder_is_called_read_only_not_a_traceback(
     index = two_sources
     (index / "ingest.lock").unlink()  # an ingest must create it: refused by the folder
     before = snapshot(index)
-    index.chmod(0o555)
-    try:
+    with permissions(index, 0o555, restore=0o755):
         for args in (("ask", "tides"), ("ingest", "--rebuild"), ("ingest",)):
             line = one_line(run_unprivileged(index, *args, digests=tiny_digest))
             assert f"The index in {index} is read-only (its folder cannot be written)" in line
         assert snapshot(index) == before
-    finally:
-        index.chmod(0o755)
     assert len(PaperIndex(index, encoder).papers()) == 4

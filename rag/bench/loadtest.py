@@ -20,7 +20,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,22 @@ def wait_until_serving(app: subprocess.Popen, port: int, log: Path) -> None:
     raise RuntimeError(f"the app did not listen on port {port} within {START_TIMEOUT_S} s")
 
 
+@contextmanager
+def running_app(index: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`app.py` on a free port over `index`, stopped when the block ends: its URL and process."""
+    port = free_port()
+    app = start_app(port, index, log)
+    try:
+        wait_until_serving(app, port, log)
+        yield f"http://127.0.0.1:{port}/", app
+    finally:
+        app.terminate()
+        try:
+            app.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            app.kill()
+
+
 def load_questions() -> list[str]:
     rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
     return [row["user_input"] for row in rows if not row.get("history")]
@@ -158,18 +175,8 @@ def run_load(url: str, pid: int, sessions: int, seconds: float) -> LoadReport:
 def load_test(sessions: int, seconds: float, index: Path | None = None) -> LoadReport:
     """Start the app, run the load, stop the app; the index folder is temporary unless given."""
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        log = Path(tmp) / "app.log"
-        app = start_app(port, index or Path(tmp) / "index", log)
-        try:
-            wait_until_serving(app, port, log)
-            return run_load(f"http://127.0.0.1:{port}/", app.pid, sessions, seconds)
-        finally:
-            app.terminate()
-            try:
-                app.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                app.kill()
+        with running_app(index or Path(tmp) / "index", Path(tmp) / "app.log") as (url, app):
+            return run_load(url, app.pid, sessions, seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -22,6 +22,10 @@ STEER = Paper(
 SOURCES = [Source(paper=STEER, score=0.6, rank=1)]
 
 
+def _source(abstract: str, title: str = "A paper") -> list[Source]:
+    return [Source(paper=Paper("p", title, abstract), score=0.6, rank=1)]
+
+
 def test_author_names_and_affiliations_are_not_in_a_digest():
     assert missing_detail("Who is the first author of STEER?", SOURCES) == NO_AUTHOR_NAMES
     assert missing_detail("Which university is behind STEER?", SOURCES) == NO_AUTHOR_NAMES
@@ -43,13 +47,11 @@ def test_a_named_benchmark_the_paper_never_mentions_means_no_answer():
 
 
 def test_a_number_about_something_else_does_not_state_the_figure():
-    paper = Paper(
-        "b",
-        "BehaveGPT",
+    sources = _source(
         "BehaveGPT models user behavior at scale. It achieves more than a 10% improvement in "
         "recall, showing it can predict user behavior.",
+        "BehaveGPT",
     )
-    sources = [Source(paper=paper, score=0.6, rank=1)]
     assert missing_detail("How many users were in its dataset?", sources) == FIGURE_NOT_GIVEN
     assert missing_detail("How much did recall improve?", sources) is None
 
@@ -139,10 +141,6 @@ def test_a_specific_unit_must_itself_stand_next_to_the_number():
         "the exact entropy threshold"
     )
     assert missing_detail("What accuracy gain does CURE report?", sources) is None
-
-
-def _source(abstract: str, title: str = "A paper") -> list[Source]:
-    return [Source(paper=Paper("p", title, abstract), score=0.6, rank=1)]
 
 
 def test_a_quantity_after_the_verb_and_article_is_still_asked_for():

@@ -7,18 +7,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from rag.answer.citations import cited_numbers, split_statements, strip_citations
 from rag.answer.compose import with_citation
-from rag.eval.metrics import (
-    abstention_summary,
-    answer_outcome,
-    citation_recall_precision,
-    faithfulness,
-    latency_summary,
-    paper_citation_scores,
-    required_term_recall,
-    retrieval_scores,
-)
+from rag.eval import metrics
+from rag.search.citations import cited_numbers, split_statements, strip_citations
 from rag.texts import LIST_LEAD
 
 # ---------------------------------------------------------------- retrieval
@@ -27,7 +18,7 @@ from rag.texts import LIST_LEAD
 def test_retrieval_scores_by_hand() -> None:
     ranked = {"one": ["g", "x", "y"], "two": ["x", "g"], "pair": ["a", "z"]}
     gold = {"one": {"g"}, "two": {"g"}, "pair": {"a", "b"}}
-    scores = retrieval_scores(ranked, gold)
+    scores = metrics.retrieval_scores(ranked, gold)
     assert scores["one"] == {"recall@5": 1.0, "all_gold@5": 1.0, "mrr": 1.0, "ndcg@10": 1.0}
     assert scores["two"]["mrr"] == pytest.approx(0.5)
     assert scores["two"]["ndcg@10"] == pytest.approx(1 / math.log2(3))  # 0.6309
@@ -40,24 +31,24 @@ def test_retrieval_scores_by_hand() -> None:
 
 def test_empty_and_missing_runs_score_zero_and_stay() -> None:
     zeros = {"recall@5": 0.0, "all_gold@5": 0.0, "mrr": 0.0, "ndcg@10": 0.0}
-    scores = retrieval_scores(
+    scores = metrics.retrieval_scores(
         {"empty": [], "hit": ["g"]}, {"empty": {"g"}, "hit": {"g"}, "gone": {"g"}}
     )
     assert scores["empty"] == zeros
     assert scores["gone"] == zeros
     assert scores["hit"]["mrr"] == 1.0
     # ranx raises on a run where every query is empty; that must not escape.
-    assert retrieval_scores({"empty": []}, {"empty": {"g"}}) == {"empty": zeros}
+    assert metrics.retrieval_scores({"empty": []}, {"empty": {"g"}}) == {"empty": zeros}
 
 
 def test_unanswerable_questions_are_left_out() -> None:
-    scores = retrieval_scores({"noans": ["x"], "q": ["g"]}, {"noans": set(), "q": ["g"]})
+    scores = metrics.retrieval_scores({"noans": ["x"], "q": ["g"]}, {"noans": set(), "q": ["g"]})
     assert set(scores) == {"q"}
 
 
 def test_k_names_the_cutoff_and_order_is_the_callers() -> None:
     ranked = {"q10": ["a", "b", "c", "g"], "q9": ["g"]}  # ranx sorts ids; "q10" < "q9"
-    scores = retrieval_scores(ranked, {"q10": ["g"], "q9": ["g"]}, k=3)
+    scores = metrics.retrieval_scores(ranked, {"q10": ["g"], "q9": ["g"]}, k=3)
     assert set(scores["q10"]) == {"recall@3", "all_gold@3", "mrr", "ndcg@10"}
     assert scores["q10"]["recall@3"] == 0.0
     assert scores["q10"]["all_gold@3"] == 0.0
@@ -67,7 +58,7 @@ def test_k_names_the_cutoff_and_order_is_the_callers() -> None:
 
 
 def test_a_repeated_id_keeps_its_first_rank() -> None:
-    scores = retrieval_scores({"q": ["x", "x", "g"]}, {"q": {"g"}})
+    scores = metrics.retrieval_scores({"q": ["x", "x", "g"]}, {"q": {"g"}})
     assert scores["q"]["mrr"] == pytest.approx(0.5)
 
 
@@ -140,7 +131,7 @@ STATEMENTS = [("s1", ["p1", "p2"]), ("s2", ["p4", "p5"]), ("s3", []), ("s4", ["p
 
 def test_alce_recall_and_precision_by_hand() -> None:
     support = judge()
-    recall, precision = citation_recall_precision(STATEMENTS, support)
+    recall, precision = metrics.citation_recall_precision(STATEMENTS, support)
     # Supported: s1, s2 of 4 (s3 is uncited, s4 unsupported).
     assert recall == pytest.approx(2 / 4)
     # Citations 2 + 2 + 0 + 1 = 5; correct: p1 (s1), p4 and p5 (s2); p2 is an over-citation.
@@ -154,20 +145,20 @@ def test_alce_recall_and_precision_by_hand() -> None:
 def test_alce_two_thirds_with_one_over_citation() -> None:
     support = Lookup({("a", frozenset({"p1", "p2"})): True, ("a", frozenset({"p1"})): True})
     support.table[("b", frozenset({"p3"}))] = True
-    assert citation_recall_precision([("a", ["p1", "p2"]), ("b", ["p3"])], support) == (
+    assert metrics.citation_recall_precision([("a", ["p1", "p2"]), ("b", ["p3"])], support) == (
         pytest.approx(1.0),
         pytest.approx(2 / 3),
     )
 
 
 def test_alce_undefined_cases() -> None:
-    assert citation_recall_precision([], judge()) == (0.0, 0.0)
-    assert citation_recall_precision([("s3", [])], judge()) == (0.0, 0.0)
+    assert metrics.citation_recall_precision([], judge()) == (0.0, 0.0)
+    assert metrics.citation_recall_precision([("s3", [])], judge()) == (0.0, 0.0)
 
 
 def test_faithfulness() -> None:
-    assert faithfulness(STATEMENTS, judge()) == pytest.approx(2 / 4)
-    assert faithfulness([], judge()) == 0.0
+    assert metrics.faithfulness(STATEMENTS, judge()) == pytest.approx(2 / 4)
+    assert metrics.faithfulness([], judge()) == 0.0
 
 
 # ---------------------------------------------------------------- answers
@@ -175,30 +166,30 @@ def test_faithfulness() -> None:
 
 def test_required_term_recall() -> None:
     text = "A model-based method for Offline RL in a world\u2013model setting with benchmarks."
-    assert required_term_recall(text, ["model based", "offline RL", "world model"]) == 1.0
-    assert required_term_recall(text, ["Model-Based", "entropy"]) == pytest.approx(0.5)
-    assert required_term_recall(text, ["benchmark"]) == 1.0  # plural in the text
-    assert required_term_recall("A world of models.", ["RL"]) == 0.0  # not inside 'world'
-    assert required_term_recall(text, []) is None
+    assert metrics.required_term_recall(text, ["model based", "offline RL", "world model"]) == 1.0
+    assert metrics.required_term_recall(text, ["Model-Based", "entropy"]) == pytest.approx(0.5)
+    assert metrics.required_term_recall(text, ["benchmark"]) == 1.0  # plural in the text
+    assert metrics.required_term_recall("A world of models.", ["RL"]) == 0.0  # not inside 'world'
+    assert metrics.required_term_recall(text, []) is None
 
 
 def test_paper_citation_scores() -> None:
-    assert paper_citation_scores(["a", "b", "c"], {"a", "d"}) == (
+    assert metrics.paper_citation_scores(["a", "b", "c"], {"a", "d"}) == (
         pytest.approx(1 / 3),
         pytest.approx(1 / 2),
     )
-    assert paper_citation_scores(["a", "a"], {"a"}) == (1.0, 1.0)
-    assert paper_citation_scores([], {"a"}) == (0.0, 0.0)
+    assert metrics.paper_citation_scores(["a", "a"], {"a"}) == (1.0, 1.0)
+    assert metrics.paper_citation_scores([], {"a"}) == (0.0, 0.0)
 
 
 def test_answer_outcome() -> None:
-    assert answer_outcome(True, True, False, None) == "missing"
-    assert answer_outcome(True, False, False, None) == "missing"
-    assert answer_outcome(False, False, True, 1.0) == "incorrect"
-    assert answer_outcome(False, True, True, 0.5) == "correct"
-    assert answer_outcome(False, True, True, 0.4) == "incorrect"
-    assert answer_outcome(False, True, True, None) == "correct"
-    assert answer_outcome(False, True, False, 1.0) == "incorrect"
+    assert metrics.answer_outcome(True, True, False, None) == "missing"
+    assert metrics.answer_outcome(True, False, False, None) == "missing"
+    assert metrics.answer_outcome(False, False, True, 1.0) == "incorrect"
+    assert metrics.answer_outcome(False, True, True, 0.5) == "correct"
+    assert metrics.answer_outcome(False, True, True, 0.4) == "incorrect"
+    assert metrics.answer_outcome(False, True, True, None) == "correct"
+    assert metrics.answer_outcome(False, True, False, 1.0) == "incorrect"
 
 
 def test_abstention_summary_by_hand() -> None:
@@ -211,7 +202,7 @@ def test_abstention_summary_by_hand() -> None:
         (True, False, "correct"),
         (True, False, "correct"),
     ]
-    summary = abstention_summary(rows)
+    summary = metrics.abstention_summary(rows)
     assert summary["noans_accuracy"] == pytest.approx(1 / 2)
     assert summary["abstention_recall"] == summary["noans_accuracy"]
     assert summary["hasans_false_refusal_rate"] == pytest.approx(1 / 5)
@@ -223,27 +214,27 @@ def test_abstention_summary_by_hand() -> None:
 
 
 def test_abstention_summary_empty_denominators() -> None:
-    summary = abstention_summary([(True, False, "correct")])
+    summary = metrics.abstention_summary([(True, False, "correct")])
     assert summary["noans_accuracy"] is None
     assert summary["abstention_precision"] is None
     assert summary["crag_score"] == 1.0
-    assert all(value is None for value in abstention_summary([]).values())
+    assert all(value is None for value in metrics.abstention_summary([]).values())
     with pytest.raises(ValueError):
-        abstention_summary([(True, False, "right")])
+        metrics.abstention_summary([(True, False, "right")])
 
 
 def test_latency_summary() -> None:
-    summary = latency_summary([0.4, 0.1, 0.3, 0.2])
+    summary = metrics.latency_summary([0.4, 0.1, 0.3, 0.2])
     assert summary["p50_ms"] == pytest.approx(250.0)
     # Linear: position 0.95 * 3 = 2.85 between 300 and 400 ms.
     assert summary["p95_ms"] == pytest.approx(385.0)
-    assert latency_summary([]) == {"p50_ms": None, "p95_ms": None}
+    assert metrics.latency_summary([]) == {"p50_ms": None, "p95_ms": None}
 
 
 def test_all_gold_with_more_gold_than_k_needs_a_top_k_of_gold_only():
     gold = {"big": {"a", "b", "c", "d"}}
-    assert retrieval_scores({"big": ["a", "b", "x"]}, gold, k=2)["big"]["all_gold@2"] == 1.0
-    assert retrieval_scores({"big": ["a", "x", "b"]}, gold, k=2)["big"]["all_gold@2"] == 0.0
+    assert metrics.retrieval_scores({"big": ["a", "b", "x"]}, gold, k=2)["big"]["all_gold@2"] == 1.0
+    assert metrics.retrieval_scores({"big": ["a", "x", "b"]}, gold, k=2)["big"]["all_gold@2"] == 0.0
 
 
 def test_a_question_mark_inside_a_quoted_title_does_not_end_the_statement():

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rag import Pipeline
-from rag.bench.loadtest import free_port, start_app, wait_until_serving
+from rag.bench.loadtest import running_app
 from rag.ingest.digest import load_digest
 from rag.ingest.embedding import Encoder
 from rag.ingest.index import PaperIndex
@@ -244,17 +244,9 @@ def app_on(
     ingest(index, digests["a"])
     monkeypatch.setenv("RAG_INDEX_DIGESTS", str(digests["a"]))
     monkeypatch.setenv("RAG_APP_DATA_DIR", str(tmp_path / "app-data"))
-    port, log = free_port(), tmp_path / "app.log"
-    app = start_app(port, index, log)
-    try:
-        wait_until_serving(app, port, log)
-        yield f"http://127.0.0.1:{port}/", log
-    finally:
-        app.terminate()
-        try:
-            app.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            app.kill()
+    log = tmp_path / "app.log"
+    with running_app(index, log) as (url, _):
+        yield url, log
 
 
 @pytest.mark.slow

@@ -27,15 +27,24 @@ HISTORY = [
         "[1] GTR: Guided Thought Reinforcement Prevents Thought Collapse (2025-03-11)",
     },
 ]
+# A conversation whose answer cites both papers.
+TWO_CITED = [
+    {"role": "user", "content": "Which papers prevent collapse?"},
+    {"role": "assistant", "content": "[1] GTR: Guided ... [2] CURE: Critical-Token ..."},
+]
 
 
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("What method did they propose to fix it?", True),
-        ("And the newest one?", True),
-        ("How many authors?", True),
-        ("How does entropy collapse hurt RLVR training of language models?", False),
+        pytest.param("What method did they propose to fix it?", True, id="pronoun"),
+        pytest.param("And the newest one?", True, id="continuation"),
+        pytest.param("How many authors?", True, id="bare-field"),
+        pytest.param(
+            "How does entropy collapse hurt RLVR training of language models?",
+            False,
+            id="standalone",
+        ),
     ],
 )
 def test_follow_ups_are_recognised(question: str, expected: bool):
@@ -67,21 +76,13 @@ def test_cited_papers_are_found_by_title_or_short_title_in_order():
 
 
 def test_refers_to_set_only_with_several_subject_papers():
-    history = [
-        {"role": "user", "content": "Which papers prevent collapse?"},
-        {"role": "assistant", "content": "[1] GTR: Guided ... [2] CURE: Critical-Token ..."},
-    ]
-    result = standalone_question("Which of those is the newest?", history, PAPERS)
+    result = standalone_question("Which of those is the newest?", TWO_CITED, PAPERS)
     assert result.refers_to_set
     assert set(result.subject_papers) == {GTR, CURE}
 
 
 def test_they_means_the_authors_not_a_set_of_papers():
-    history = [
-        {"role": "user", "content": "Which papers prevent collapse?"},
-        {"role": "assistant", "content": "[1] GTR: Guided ... [2] CURE: Critical-Token ..."},
-    ]
-    result = standalone_question("What did they propose to keep it stable?", history, PAPERS)
+    result = standalone_question("What did they propose to keep it stable?", TWO_CITED, PAPERS)
     assert result.rewritten
     assert not result.refers_to_set
 

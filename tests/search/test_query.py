@@ -13,6 +13,7 @@ from rag.search.filters import QueryFilters, explicit_filters, filter_papers
 from rag.search.query import ParsedQuestion, parse_question
 
 D = dt.date
+F = QueryFilters  # short, for the table of parsed filters
 REFERENCE = D(2025, 12, 2)  # the seed digest's newest paper
 ORGANIZATIONS = ["NewMind AI"]
 
@@ -33,58 +34,48 @@ def titles(papers: list[Paper]) -> list[str]:
 @pytest.mark.parametrize(
     ("question", "filters", "topic", "listing"),
     [
-        ("Which papers were published in 2024?", QueryFilters(year=2024), "", True),
-        ("papers published since March", QueryFilters(since=D(2025, 3, 1)), "", True),
-        ("What is the oldest paper?", QueryFilters(sort="oldest", limit=1), "", False),
-        ("the three most upvoted papers", QueryFilters(sort="most_upvoted", limit=3), "", True),
-        ("papers with more than 3 upvotes", QueryFilters(min_upvotes=4), "", True),
-        ("papers with at least 3 upvotes", QueryFilters(min_upvotes=3), "", True),
-        ("Which papers have any upvotes?", QueryFilters(min_upvotes=1), "", True),
-        ("papers with 2 upvotes", QueryFilters(min_upvotes=2, max_upvotes=2), "", True),
-        ("papers with no upvotes", QueryFilters(max_upvotes=0), "", True),
-        ("papers with fewer than 2 upvotes", QueryFilters(max_upvotes=1), "", True),
-        (
-            "Which paper has the most upvotes?",
-            QueryFilters(sort="most_upvoted", limit=1),
-            "",
-            False,
-        ),
-        ("the least upvoted paper", QueryFilters(sort="least_upvoted", limit=1), "", False),
-        ("Which papers have the most authors?", QueryFilters(sort="most_authors"), "", True),
-        (
-            "Which paper has the fewest authors?",
-            QueryFilters(sort="fewest_authors", limit=1),
-            "",
-            False,
-        ),
-        ("Give me the 5 newest papers", QueryFilters(sort="newest", limit=5), "", True),
-        ("What has NewMind AI published?", QueryFilters(organization="NewMind AI"), "", True),
-        ("papers from newmindai", QueryFilters(organization="NewMind AI"), "", True),
-        ("papers by a company", QueryFilters(has_organization=True), "", True),
-        ("papers before 2024", QueryFilters(until=D(2023, 12, 31)), "", True),
-        ("papers after March 2025", QueryFilters(since=D(2025, 4, 1)), "", True),
+        ("Which papers were published in 2024?", F(year=2024), "", True),
+        ("papers published since March", F(since=D(2025, 3, 1)), "", True),
+        ("What is the oldest paper?", F(sort="oldest", limit=1), "", False),
+        ("the three most upvoted papers", F(sort="most_upvoted", limit=3), "", True),
+        ("papers with more than 3 upvotes", F(min_upvotes=4), "", True),
+        ("papers with at least 3 upvotes", F(min_upvotes=3), "", True),
+        ("Which papers have any upvotes?", F(min_upvotes=1), "", True),
+        ("papers with 2 upvotes", F(min_upvotes=2, max_upvotes=2), "", True),
+        ("papers with no upvotes", F(max_upvotes=0), "", True),
+        ("papers with fewer than 2 upvotes", F(max_upvotes=1), "", True),
+        ("Which paper has the most upvotes?", F(sort="most_upvoted", limit=1), "", False),
+        ("the least upvoted paper", F(sort="least_upvoted", limit=1), "", False),
+        ("Which papers have the most authors?", F(sort="most_authors"), "", True),
+        ("Which paper has the fewest authors?", F(sort="fewest_authors", limit=1), "", False),
+        ("Give me the 5 newest papers", F(sort="newest", limit=5), "", True),
+        ("What has NewMind AI published?", F(organization="NewMind AI"), "", True),
+        ("papers from newmindai", F(organization="NewMind AI"), "", True),
+        ("papers by a company", F(has_organization=True), "", True),
+        ("papers before 2024", F(until=D(2023, 12, 31)), "", True),
+        ("papers after March 2025", F(since=D(2025, 4, 1)), "", True),
         (
             "papers between 2023 and 2024 on neural collapse",
-            QueryFilters(since=D(2023, 1, 1), until=D(2024, 12, 31)),
+            F(since=D(2023, 1, 1), until=D(2024, 12, 31)),
             "neural collapse",
             True,
         ),
-        ("Papers in May 2024", QueryFilters(since=D(2024, 5, 1), until=D(2024, 5, 31)), "", True),
-        ("papers from the last 6 months", QueryFilters(since=D(2025, 6, 2)), "", True),
-        ("papers from last year", QueryFilters(year=2024), "", True),
+        ("Papers in May 2024", F(since=D(2024, 5, 1), until=D(2024, 5, 31)), "", True),
+        ("papers from the last 6 months", F(since=D(2025, 6, 2)), "", True),
+        ("papers from last year", F(year=2024), "", True),
         (
             "Of the papers from 2024, which is the oldest?",
-            QueryFilters(year=2024, sort="oldest", limit=1),
+            F(year=2024, sort="oldest", limit=1),
             "",
             False,
         ),
         (
             "What is the most popular paper on neural collapse?",
-            QueryFilters(sort="most_upvoted", limit=1),
+            F(sort="most_upvoted", limit=1),
             "neural collapse",
             False,
         ),
-        ("List the most recent papers on entropy", QueryFilters(sort="newest"), "entropy", True),
+        ("List the most recent papers on entropy", F(sort="newest"), "entropy", True),
     ],
 )
 def test_metadata_phrases_become_filters(
