@@ -16,22 +16,34 @@ Design:
   own session's event stream and saved there by the page, so it is never copied to Gradio's
   cache nor given an address another client could fetch. The app takes no uploads: Gradio
   refuses any file with content (`MAX_UPLOAD_BYTES`), before storing it.
-- Public API: `/ask` (one question in, `Answer.to_dict()` out) and `/chat` (the chat turn).
+- Public API: `/ask` (one question in, `Answer.to_dict()` out; the `ask` tool of `rag.tools`)
+  and `/chat` (the chat turn). With `--mcp` or `RAG_APP_MCP=1` the other digest tools join it
+  (`/search_papers`, `/get_paper`, `/list_papers`, `/compare_papers`) and Gradio's MCP server
+  serves the five at /gradio_api/mcp/; the chat turn is taken out of its tool list, since it
+  needs a browser session an assistant does not have. A mistake in a tool's arguments reaches
+  the caller as a `gr.Error` carrying the `QuestionError` message (Gradio passes on only
+  `gr.Error` messages).
   Nothing is fetched from the internet: system fonts, no analytics, no CDN.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
+import json
 import os
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from rag import Pipeline, QuestionError, get_settings
+from rag import Pipeline, get_settings
 from rag.config import AppSettings
+from rag.errors import USER_ERRORS
+from rag.tools import TOOL_NAMES, DigestTools
 from rag.ui.chat import CHAT_SCROLL, EXAMPLES, ChatHandlers, build_chat_tab, wire_chat
 from rag.ui.format import TITLE, header_html, overview_html
 from rag.ui.map import Catalogue, build_map_tab
@@ -70,25 +82,57 @@ class LazyPipeline:
             return self._pipeline
 
 
-def ask_api(pipeline_of: LazyPipeline) -> Callable[..., dict[str, Any]]:
-    """The `/ask` endpoint over the app's pipeline."""
+def tool_endpoint(tool: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """`tool` as a Gradio endpoint: same name, signature and docstring (Gradio builds the API
+    and MCP schemas from them), with a mistake the caller can fix raised as a `gr.Error`, whose
+    message Gradio passes on; any other exception reaches the client only as a generic error."""
 
-    def ask(question: str, mode: str = "") -> dict[str, Any]:
-        """Answer a question about the digest; returns the answer as JSON (Answer.to_dict()).
-        `mode` picks the answer mode (empty: the configured default)."""
+    @functools.wraps(tool)
+    def call(*args: Any, **kwargs: Any) -> dict[str, Any]:
         try:
-            return pipeline_of().ask(question, mode=mode or None).to_dict()
-        except QuestionError as error:
-            raise gr.Error(str(error)) from error
+            return tool(*args, **kwargs)
+        except USER_ERRORS as error:
+            # The caller's mistake, not the server's: no traceback in the server's log.
+            raise gr.Error(str(error), print_exception=False) from error
 
-    # gr.api reads the return hint unresolved; under `from __future__ import annotations` it is
-    # the string "dict[str, Any]" and the API docs would say "Any" instead of an object.
-    ask.__annotations__["return"] = dict
-    return ask
+    return call
 
 
-def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr.Blocks:
-    """The Digest QA app, not launched; `None` means the default pipeline, built lazily."""
+def keep_only_digest_tools(demo: gr.Blocks) -> None:
+    """Serve only the digest tools over MCP. Gradio makes every public endpoint a tool; the chat
+    turn (`/chat`) is public for gradio_client, but as a tool it would need a browser session."""
+    server = demo.mcp_server_obj
+    wanted = {server.tool_prefix + name for name in TOOL_NAMES} if server else set()
+    if server is None or not wanted <= set(server.tool_to_endpoint):
+        demo.close()
+        problem = demo.mcp_error or "the digest tools are missing: build_app(..., mcp=True)"
+        raise RuntimeError(f"the MCP server did not start: {problem}")
+    for name in set(server.tool_to_endpoint) - wanted:
+        del server.tool_to_endpoint[name]
+    answer_in_json(server)
+
+
+def answer_in_json(server: Any) -> None:
+    """Send each tool's result to MCP clients as JSON. Gradio sends `str(result)`, a Python
+    literal (`True`, `None`, single quotes) that a client's JSON parser rejects."""
+    as_text = server.postprocess_output_data
+
+    def postprocess(data: list[Any], root_url: str) -> list[Any]:
+        if not all(isinstance(item, dict) for item in data):
+            return as_text(data, root_url)
+        return [
+            server.types.TextContent(type="text", text=json.dumps(item, ensure_ascii=False))
+            for item in data
+        ]
+
+    server.postprocess_output_data = postprocess
+
+
+def build_app(
+    pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR, mcp: bool = False
+) -> gr.Blocks:
+    """The Digest QA app, not launched; `None` means the default pipeline, built lazily. With
+    `mcp`, every digest tool is registered for `serve(..., mcp=True)`; without, only `/ask`."""
     pipeline_of = LazyPipeline(pipeline)
     catalogue = Catalogue(pipeline_of)
     papers = PapersHandlers(pipeline_of)
@@ -120,30 +164,50 @@ def build_app(pipeline: Pipeline | None = None, data_dir: Path = DATA_DIR) -> gr
         demo.load(on_load, None, loaded, **private)
         # Apart from the table: the map embeds every paper once, which takes a few seconds.
         demo.load(on_atlas, None, [map_view.paper_map, header], **private)
-        gr.api(ask_api(pipeline_of), api_name="ask")
+        for tool in DigestTools(pipeline_of).tools():
+            if mcp or tool.__name__ == "ask":
+                gr.api(tool_endpoint(tool), api_name=tool.__name__)
     return demo
 
 
-def serve(demo: gr.Blocks, host: str, port: int, **options: Any) -> Any:
-    """Launch with the app's theme and CSS, refusing uploads; `options` go to `Blocks.launch`."""
-    return demo.launch(
-        server_name=host,
-        server_port=port,
-        theme=THEME,
-        css=CSS,
-        js=f"() => {{ ({CHAT_SCROLL})(); ({CLOSE_ON_NARROW})(); }}",
-        max_file_size=MAX_UPLOAD_BYTES,
-        **options,
-    )
+def serve(demo: gr.Blocks, host: str, port: int, mcp: bool = False, **options: Any) -> Any:
+    """Launch with the app's theme and CSS, refusing uploads; with `mcp`, also as an MCP server
+    of the digest tools. `options` go to `Blocks.launch`."""
+    block = not options.pop("prevent_thread_lock", False)
+    with warnings.catch_warnings():
+        # Gradio warns that the chat turn's session state is not kept between MCP calls; the
+        # chat turn is no MCP tool here (keep_only_digest_tools).
+        warnings.filterwarnings("ignore", message="This MCP server includes a tool")
+        launched = demo.launch(
+            server_name=host,
+            server_port=port,
+            theme=THEME,
+            css=CSS,
+            js=f"() => {{ ({CHAT_SCROLL})(); ({CLOSE_ON_NARROW})(); }}",
+            max_file_size=MAX_UPLOAD_BYTES,
+            # The app's setting is the one switch (not Gradio's GRADIO_MCP_SERVER variable).
+            mcp_server=mcp,
+            # Returns once the server is up, so the MCP tool list is trimmed before blocking.
+            prevent_thread_lock=True,
+            **options,
+        )
+    if mcp:
+        keep_only_digest_tools(demo)
+    if block:
+        demo.block_thread()
+    return launched
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Build the index (with a progress bar on first start), then serve the app. A problem the
     user can fix (a bad digest or setting, a damaged index) is one line and exit code 2."""
     import sys
 
-    from rag.errors import USER_ERRORS
-
+    parser = argparse.ArgumentParser(description="Digest QA in the browser.")
+    parser.add_argument(
+        "--mcp", action="store_true", help="also serve the digest as MCP tools (RAG_APP_MCP=1)"
+    )
+    args = parser.parse_args(argv)
     try:
         settings = get_settings()
         pipeline = Pipeline(settings)
@@ -155,7 +219,9 @@ def main() -> None:
         raise SystemExit(2) from None
     url = f"http://{settings.app.host}:{settings.app.port}"
     print(f"{papers} papers indexed; open {url}")
-    serve(build_app(pipeline, settings.app.data_dir), settings.app.host, settings.app.port)
+    mcp = args.mcp or settings.app.mcp
+    demo = build_app(pipeline, settings.app.data_dir, mcp=mcp)
+    serve(demo, settings.app.host, settings.app.port, mcp=mcp)
 
 
 if __name__ == "__main__":

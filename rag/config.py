@@ -173,6 +173,10 @@ class AppSettings:
         default=PROJECT_ROOT / ".rag" / "app",
         metadata={"help": "folder for feedback and conversation exports"},
     )
+    mcp: bool = field(
+        default=False,
+        metadata={"help": "also serve the digest as MCP tools for AI assistants (app.py --mcp)"},
+    )
 
 
 @dataclass(frozen=True)

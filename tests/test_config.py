@@ -67,3 +67,14 @@ def test_a_retrieval_k_out_of_range_names_the_variable_and_the_range(value: str)
 @pytest.mark.parametrize("value", ["1", "50"])
 def test_the_ends_of_the_retrieval_k_range_are_accepted(value: str) -> None:
     assert get_settings(environ={"RAG_RETRIEVAL_K": value}).retrieval.k == int(value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("0", False)])
+def test_the_mcp_server_is_a_setting_off_by_default(value: str, expected: bool) -> None:
+    assert get_settings(environ={}).app.mcp is False
+    assert get_settings(environ={"RAG_APP_MCP": value}).app.mcp is expected
+
+
+def test_an_mcp_setting_that_is_not_a_switch_names_the_variable() -> None:
+    with pytest.raises(SettingError, match="RAG_APP_MCP must be true or false, got 'sometimes'"):
+        get_settings(environ={"RAG_APP_MCP": "sometimes"})
