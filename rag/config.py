@@ -27,6 +27,13 @@ MIN_K, MAX_K = 1, 50
 K_ALLOWED = f"a whole number from {MIN_K} to {MAX_K}"
 
 
+# Retrieval modes (rag.search.retrieve) and encoder backends (rag.ingest.embedding).
+RETRIEVAL_MODES = ("hybrid", "dense", "keyword")
+ENCODER_BACKENDS = ("onnx", "torch")
+# Answer modes: the extractive composer and the LLM backends (see rag.answer.backends).
+ANSWER_MODES = ("extractive", "llamacpp", "openai", "ollama")
+
+
 def valid_k(k: object) -> bool:
     """Whether `k` is a number of papers a question may retrieve (a bool is not a number)."""
     return isinstance(k, int) and not isinstance(k, bool) and MIN_K <= k <= MAX_K
@@ -37,8 +44,42 @@ def bundled_digests() -> tuple[Path, ...]:
     return tuple(sorted(BUNDLED_DIGEST_DIR.glob("*.txt")))
 
 
+class _Checked:
+    """A settings group that checks its values when built, from defaults, the environment or
+    arguments alike: each field against its default's type and its `range` (inclusive) or
+    `choices` metadata. A `SettingError` names the field's variable."""
+
+    def __post_init__(self) -> None:
+        group = type(self).__name__.removesuffix("Settings")
+        for fld in dataclasses.fields(self):  # type: ignore[arg-type]
+            _check_field(f"RAG_{group}_{fld.name}".upper(), fld, getattr(self, fld.name))
+
+
+def _check_field(variable: str, fld: dataclasses.Field, value: object) -> None:
+    default = fld.default_factory() if fld.default is dataclasses.MISSING else fld.default  # type: ignore[misc]
+    kind = next((k for k in _KINDS if isinstance(default, k)), None)
+    if default is None and value is not None:
+        kind = int  # an optional whole number (year)
+    if kind is not None and value is not None and not _is_kind(value, kind):
+        raise SettingError(f"{variable} must be {_KINDS[kind]}, got {value!r}")
+    if isinstance(default, str) and not isinstance(value, str):
+        raise SettingError(f"{variable} must be text, got {value!r}")
+    if (choices := fld.metadata.get("choices")) and value not in choices:
+        raise SettingError(f"{variable} must be one of {', '.join(choices)}, got {value!r}")
+    if "range" in fld.metadata and value is not None:
+        low, high = fld.metadata["range"]
+        if not low <= value <= high:  # type: ignore[operator]
+            raise SettingError(f"{variable} must be from {low} to {high}, got {value!r}")
+
+
+def _is_kind(value: object, kind: type) -> bool:
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    return isinstance(value, int) if kind is int else isinstance(value, int | float)
+
+
 @dataclass(frozen=True)
-class IndexSettings:
+class IndexSettings(_Checked):
     path: Path = field(
         default=PROJECT_ROOT / ".rag", metadata={"help": "folder holding the Chroma index"}
     )
@@ -47,7 +88,11 @@ class IndexSettings:
     )
     collection: str = field(default="papers", metadata={"help": "Chroma collection name"})
     encoder: str = field(
-        default="onnx", metadata={"help": "encoder backend: onnx (int8, fast) or torch (fp32)"}
+        default="onnx",
+        metadata={
+            "choices": ENCODER_BACKENDS,
+            "help": "encoder backend: onnx (int8, fast) or torch (fp32)",
+        },
     )
     digests: tuple[Path, ...] = field(
         default_factory=bundled_digests, metadata={"help": "digest files to index (os.pathsep)"}
@@ -56,15 +101,19 @@ class IndexSettings:
         default=None, metadata={"help": "year for listing dates that give none"}
     )
     chunk_tokens: int = field(
-        default=200, metadata={"help": "max tokens per chunk (model window is 256)"}
+        default=200,
+        metadata={"range": (16, 256), "help": "max tokens per chunk (model window is 256)"},
     )
     chunk_overlap: int = field(
-        default=1, metadata={"help": "sentences repeated between neighbouring chunks"}
+        default=1,
+        metadata={"range": (0, 5), "help": "sentences repeated between neighbouring chunks"},
     )
     lock_timeout: float = field(
         default=600.0, metadata={"help": "seconds an ingest waits for another one to finish"}
     )
-    batch_size: int = field(default=32, metadata={"help": "chunks per embedding batch"})
+    batch_size: int = field(
+        default=32, metadata={"range": (1, 4096), "help": "chunks per embedding batch"}
+    )
     max_digest_mb: float = field(
         default=100.0, metadata={"help": "largest digest file read, in megabytes (10^6 bytes)"}
     )
@@ -72,7 +121,7 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
-class RetrievalSettings:
+class RetrievalSettings(_Checked):
     k: int = field(
         default=5,
         metadata={
@@ -81,13 +130,22 @@ class RetrievalSettings:
         },
     )
     chunk_candidates: int = field(
-        default=30, metadata={"help": "chunks fetched before grouping them by paper"}
+        default=30,
+        metadata={"range": (1, 1000), "help": "chunks fetched before grouping them by paper"},
     )
     list_k: int = field(
-        default=10, metadata={"help": "papers considered when the question asks for a list"}
+        default=10,
+        metadata={
+            "range": (MIN_K, MAX_K),
+            "help": "papers considered when the question asks for a list",
+        },
     )
     mode: str = field(
-        default="hybrid", metadata={"help": "hybrid (dense + BM25 fused), dense or keyword"}
+        default="hybrid",
+        metadata={
+            "choices": RETRIEVAL_MODES,
+            "help": "hybrid (dense + BM25 fused), dense or keyword",
+        },
     )
     new_subject_margin: float = field(
         default=0.35,
@@ -106,37 +164,49 @@ class RetrievalSettings:
 
 
 @dataclass(frozen=True)
-class AnswerSettings:
-    max_sentences: int = field(default=5, metadata={"help": "sentences in a direct answer"})
+class AnswerSettings(_Checked):
+    max_sentences: int = field(
+        default=5, metadata={"range": (1, 50), "help": "sentences in a direct answer"}
+    )
     max_list_sentences: int = field(
-        default=6, metadata={"help": "sentences when the question asks for several papers"}
+        default=6,
+        metadata={"range": (1, 50), "help": "sentences when the question asks for several papers"},
     )
     min_relevance: float = field(
-        default=0.27, metadata={"help": "best-chunk cosine below which the answer abstains"}
+        default=0.27,
+        metadata={
+            "range": (-1.0, 1.0),
+            "help": "best-chunk cosine below which the answer abstains",
+        },
     )
-    max_question_chars: int = field(default=2000, metadata={"help": "longest accepted question"})
+    max_question_chars: int = field(
+        default=2000, metadata={"range": (1, 1_000_000), "help": "longest accepted question"}
+    )
     unknown_words: float = field(
         default=0.4,
         metadata={
+            "range": (0.0, 1.0),
             "help": "share of a question's words that no paper uses, from which it is off topic "
-            "unless its best paper reaches confident_relevance"
+            "unless its best paper reaches confident_relevance",
         },
     )
     confident_relevance: float = field(
         default=0.45,
-        metadata={"help": "best-chunk cosine above which unknown words do not make it off topic"},
+        metadata={
+            "range": (-1.0, 1.0),
+            "help": "best-chunk cosine above which unknown words do not make it off topic",
+        },
     )
 
 
-# Answer modes: the extractive composer and the LLM backends (see rag.answer.backends).
-ANSWER_MODES = ("extractive", "llamacpp", "openai", "ollama")
-
-
 @dataclass(frozen=True)
-class LLMSettings:
+class LLMSettings(_Checked):
     mode: str = field(
         default="extractive",
-        metadata={"help": "default answer mode: extractive, llamacpp, openai or ollama"},
+        metadata={
+            "choices": ANSWER_MODES,
+            "help": "default answer mode: extractive, llamacpp, openai or ollama",
+        },
     )
     model_path: str = field(
         default="", metadata={"help": "GGUF file for llamacpp (empty: the packaged Gemma 3 270M)"}
@@ -157,18 +227,30 @@ class LLMSettings:
     timeout: float = field(
         default=60.0, metadata={"help": "seconds a backend may take before the answer falls back"}
     )
-    max_tokens: int = field(default=200, metadata={"help": "longest generated answer, in tokens"})
-    temperature: float = field(default=0.0, metadata={"help": "sampling temperature"})
-    context_tokens: int = field(
-        default=2048, metadata={"help": "context window for llamacpp (prompt plus answer)"}
+    max_tokens: int = field(
+        default=200, metadata={"range": (1, 32_768), "help": "longest generated answer, in tokens"}
     )
-    threads: int = field(default=0, metadata={"help": "CPU threads for llamacpp (0: automatic)"})
+    temperature: float = field(
+        default=0.0, metadata={"range": (0.0, 2.0), "help": "sampling temperature"}
+    )
+    context_tokens: int = field(
+        default=2048,
+        metadata={
+            "range": (256, 1_000_000),
+            "help": "context window for llamacpp (prompt plus answer)",
+        },
+    )
+    threads: int = field(
+        default=0, metadata={"range": (0, 1024), "help": "CPU threads for llamacpp (0: automatic)"}
+    )
 
 
 @dataclass(frozen=True)
-class AppSettings:
+class AppSettings(_Checked):
     host: str = field(default="127.0.0.1", metadata={"help": "address the app listens on"})
-    port: int = field(default=7860, metadata={"help": "port the app listens on"})
+    port: int = field(
+        default=7860, metadata={"range": (0, 65_535), "help": "port the app listens on"}
+    )
     data_dir: Path = field(
         default=PROJECT_ROOT / ".rag" / "app",
         metadata={"help": "folder for feedback and conversation exports"},

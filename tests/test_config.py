@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,21 @@ def test_the_mcp_server_is_a_setting_off_by_default(value: str, expected: bool) 
 def test_an_mcp_setting_that_is_not_a_switch_names_the_variable() -> None:
     with pytest.raises(SettingError, match="RAG_APP_MCP must be true or false, got 'sometimes'"):
         get_settings(environ={"RAG_APP_MCP": "sometimes"})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"retrieval": {"mode": "bogus"}}, "RAG_RETRIEVAL_MODE must be one of hybrid, dense,"),
+        ({"retrieval": {"k": -3}}, "RAG_RETRIEVAL_K must be from 1 to 50, got -3"),
+        ({"llm": {"mode": "gpt"}}, "RAG_LLM_MODE must be one of extractive, llamacpp,"),
+        ({"llm": {"temperature": "hot"}}, "RAG_LLM_TEMPERATURE must be a number, got 'hot'"),
+        ({"index": {"encoder": "tpu"}}, "RAG_INDEX_ENCODER must be one of onnx, torch"),
+        ({"answer": {"max_sentences": True}}, "RAG_ANSWER_MAX_SENTENCES must be a whole number"),
+        ({"app": {"port": 70000}}, "RAG_APP_PORT must be from 0 to 65535, got 70000"),
+    ],
+    ids=lambda value: "" if isinstance(value, str) else str(value),
+)
+def test_settings_given_as_arguments_are_checked_where_declared(overrides, message):
+    with pytest.raises(SettingError, match=re.escape(message)):
+        get_settings(overrides, environ={})

@@ -29,8 +29,10 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 from langchain_core.embeddings import Embeddings as LangChainEmbeddings
 
+from rag.config import ENCODER_BACKENDS
+
 MODEL_NAME = "all-MiniLM-L6-v2"
-BACKENDS = ("onnx", "torch")
+BACKENDS = ENCODER_BACKENDS
 DEFAULT_BACKEND = "onnx"
 # Questions and the abstract sentences scored for answers repeat a lot; vectors are 1.5 KB each.
 CACHE_SIZE = 20_000

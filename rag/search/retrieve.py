@@ -20,12 +20,13 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.config import RETRIEVAL_MODES
 from rag.ingest.index import ChunkHit, PaperIndex
 from rag.records import Paper, Source
 from rag.search.keyword import KeywordIndex
 
 RRF_K = 60
-MODES = ("hybrid", "dense", "keyword")
+MODES = RETRIEVAL_MODES
 
 
 def group_by_paper(hits: Sequence[ChunkHit]) -> dict[str, list[ChunkHit]]:
