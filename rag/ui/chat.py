@@ -1,4 +1,5 @@
-"""The Chat tab: questions, streamed answers with source cards, filters, feedback, export.
+"""The Chat tab: questions, streamed answers with source cards, filters, feedback, export,
+and Compare, which shows the papers a question is about side by side under the chat.
 
 Design:
 - A turn streams the answer into the chat and keeps it in the visitor's `Session`. In an
@@ -23,12 +24,20 @@ Design:
   question again with the history it was first asked with.
 - Problems with a question (empty, too long, an unknown mode) are warnings, not chat
   messages, so nothing without an answer offers thumbs; the question stays in the box.
+- Every way of asking (Enter, Ask, New topic, an example, the answer's own "ask again") is
+  `ChatHandlers.respond` with the same inputs; Compare reads the question and the filters the
+  same way. A comparison is not a chat turn: it shows below the question row, with its
+  exports, and stays until the next Compare.
+- Exports (the conversation, a comparison as CSV or Markdown) are written in the data folder
+  and handed to the page that asked over its own event stream; the page saves them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator, Iterator
+import datetime as dt
+import functools
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +45,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.answer.compare import Comparison
 from rag.errors import QuestionError
 from rag.pipeline import Pipeline, check_question
 from rag.records import Answer
@@ -44,24 +54,33 @@ from rag.texts import (
     APP_COMMENT_EMPTY,
     APP_COMMENT_PLACEHOLDER,
     APP_COMMENT_SAVED,
+    APP_COMPARE,
+    APP_COMPARE_CSV,
+    APP_COMPARE_MARKDOWN,
+    APP_COMPARISON,
     APP_FILTERS_HELP,
     APP_FILTERS_LABEL,
     APP_NEW_TOPIC,
+    APP_NOTHING_COMPARED,
     APP_NOTHING_TO_EXPORT,
     APP_QUESTION_PLACEHOLDER,
     APP_RATE_FIRST,
     APP_RATED,
 )
 from rag.ui.feedback import (
+    EXPORT_FOLDER,
     MAX_COMMENT_CHARS,
     append_feedback,
     conversation_markdown,
     feedback_for,
+    inside,
     save_export,
 )
 from rag.ui.format import (
     NEW_TOPIC_OPTION,
     answer_html,
+    comparison_cards_html,
+    comparison_html,
     model_answer_html,
     model_stopped_html,
     model_writing_html,
@@ -80,6 +99,7 @@ from rag.ui.session import (
     active_chips,
     kept_question_labels,
 )
+from rag.ui.style import COMPARISON_NARROW_CSS
 
 EXAMPLES = [
     "What is neural collapse?",
@@ -93,7 +113,8 @@ SAVE_EXPORT = """
 (saved) => {
   if (!saved || !saved.text) return;
   const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([saved.text], {type: 'text/markdown'}));
+  const type = saved.type || 'text/markdown';
+  link.href = URL.createObjectURL(new Blob([saved.text], {type: type}));
   link.download = saved.name;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
@@ -122,8 +143,28 @@ CHAT_SCROLL = """
   }
 }
 """
+# A new comparison is scrolled into view once drawn: it sits below the question row, out of
+# sight in a short window. One already seen (a Compare that only warned) is left where it is.
+SHOW_COMPARISON = """
+() => {
+  let tries = 0;
+  const show = () => {
+    const table = document.querySelector('#comparison .comparison');
+    if (!table) { if (tries++ < 20) setTimeout(show, 50); return; }
+    if (table.dataset.seen) return;
+    table.dataset.seen = 'yes';
+    document.querySelector('#comparison-panel').scrollIntoView({block: 'start'});
+  };
+  setTimeout(show, 50);
+}
+"""
+PRIVATE: dict[str, Any] = {"api_visibility": "private"}
+# A question asked while a turn is still ending (a stopped model finishes its token) runs
+# right after it; Gradio's default would drop it, and Ask would seem to do nothing.
+QUEUED: dict[str, Any] = {**PRIVATE, "trigger_mode": "always_last"}
 Chat = list[dict[str, Any]]
 Outputs = tuple[Any, ...]  # chat, session, question box, active filters
+COMPARISON_OUTPUTS = 5  # panel, table, export buttons, source cards, the comparison
 
 
 def _assistant(content: str, new_topic_option: bool = False) -> dict[str, Any]:
@@ -146,6 +187,41 @@ class Asking:
     panel: PanelFilters
 
 
+@dataclass
+class Turn:
+    """A question being answered: how it was asked, the chat it is written into (the last
+    message is the one being written), the visitor's session and the mark Stop sets."""
+
+    asked: Asked
+    asking: Asking
+    mode: str  # the answer mode, resolved
+    chat: Chat
+    session: Session
+    pending: Pending
+    new: bool  # a new question, not a re-ask
+
+    @property
+    def box(self) -> Any:
+        """The question box once the turn shows: emptied for a new question, else as it is."""
+        return "" if self.new else gr.skip()
+
+    def outputs(self, box: Any = None, chips: Any = None) -> Outputs:
+        """The event's outputs now; the question box and the chips are left alone unless
+        given."""
+        skipped = [gr.skip() if value is None else value for value in (box, chips)]
+        return (self.chat, self.session, *skipped)
+
+    def keep(self, answer: Answer, index: int) -> None:
+        """Keep `answer`, shown at chat message `index`, with the chips of its question's
+        own filters."""
+        self.session.add(answer, index, self.asked.shown(answer, self.asking.panel.chips()))
+
+
+def _model_progress(model: str, written: str) -> str:
+    """The model's answer while it writes: how far it is, not its unchecked text."""
+    return model_writing_html(model, len(written.split()))
+
+
 class ChatHandlers:
     """The Chat tab's event handlers over one lazily built pipeline; files go to `data_dir`."""
 
@@ -162,57 +238,37 @@ class ChatHandlers:
         session: Session,
         mode: str,
         k: float,
-        year: str,
-        since: str,
-        until: str,
-        min_upvotes: float,
+        *filters: Any,
+        new_topic: bool = False,
     ) -> Iterator[Outputs]:
-        """One chat turn: validate, stream the answer, then show it with its source cards."""
-        filters = (year, since, until, min_upvotes)
-        yield from self._ask(message, chat, session, mode, k, filters, new_topic=False)
+        """One chat turn: validate, stream the answer, then show it with its source cards.
+        `filters` are the side panel's (year, since, until, minimum upvotes); a new topic is
+        asked without the conversation before it."""
+        checked = self._checked(message, filters)
+        if checked is None:
+            yield gr.skip(), session, message, gr.skip()
+            return
+        question, panel = checked
+        asked = session.new_topic(question) if new_topic else session.new_question(question)
+        yield from self.turn(asked, list(chat or []), session, Asking(mode, k, panel), new=True)
 
-    def respond_new_topic(
-        self,
-        message: str,
-        chat: Chat,
-        session: Session,
-        mode: str,
-        k: float,
-        year: str,
-        since: str,
-        until: str,
-        min_upvotes: float,
-    ) -> Iterator[Outputs]:
+    def respond_new_topic(self, message: str, *conversation: Any) -> Iterator[Outputs]:
         """The question in the box, asked without the conversation before it."""
-        filters = (year, since, until, min_upvotes)
-        yield from self._ask(message, chat, session, mode, k, filters, new_topic=True)
+        yield from self.respond(message, *conversation, new_topic=True)
 
-    def ask_example(
-        self,
-        chat: Chat,
-        session: Session,
-        mode: str,
-        k: float,
-        year: str,
-        since: str,
-        until: str,
-        min_upvotes: float,
-        event: gr.SelectData,
-    ) -> Iterator[Outputs]:
+    # The event comes first: Gradio passes it in the place of the parameter typed SelectData,
+    # counting only the parameters before `*conversation`.
+    def ask_example(self, event: gr.SelectData, *conversation: Any) -> Iterator[Outputs]:
         """An example question clicked in the empty chat: asked at once."""
         question = str((event.value or {}).get("text", ""))
-        filters = (year, since, until, min_upvotes)
-        yield from self._ask(question, chat, session, mode, k, filters, new_topic=False)
+        yield from self.respond(question, *conversation)
 
-    def ask_as_new_topic(
-        self, chat: Chat, session: Session, mode: str, k: float, *filters: Any
-    ) -> Iterator[Outputs]:
+    def ask_as_new_topic(self, chat: Chat, session: Session, *asking: Any) -> Iterator[Outputs]:
         """The last question again, without the conversation that shaped its answer."""
         if session.asked is None:
             yield gr.skip(), session, gr.skip(), gr.skip()
             return
-        question = session.asked.question
-        yield from self._ask(question, chat, session, mode, k, filters, new_topic=True)
+        yield from self.respond_new_topic(session.asked.question, chat, session, *asking)
 
     def reask(
         self, chat: Chat, session: Session, mode: str, k: float, *filters: Any
@@ -225,189 +281,134 @@ class ChatHandlers:
         asking = Asking(mode, k, panel)
         yield from self.turn(session.asked, list(chat or []), session, asking, new=False)
 
-    def _ask(
-        self,
-        message: str,
-        chat: Chat,
-        session: Session,
-        mode: str,
-        k: float,
-        filters: tuple[Any, ...],
-        new_topic: bool,
-    ) -> Iterator[Outputs]:
+    def _checked(self, message: str, filters: Sequence[Any]) -> tuple[str, PanelFilters] | None:
+        """The question and the side panel's filters, or None after a warning saying what is
+        wrong with them (an empty or oversized question, a malformed date)."""
         try:
             panel = PanelFilters.read(*filters)
             limit = self.pipeline_of().settings.answer.max_question_chars
-            question = check_question(message, limit)
+            return check_question(message, limit), panel
         except (QuestionError, ValueError) as error:
             gr.Warning(str(error))
-            yield gr.skip(), session, message, gr.skip()
-            return
-        asked = session.new_topic(question) if new_topic else session.new_question(question)
-        asking = Asking(mode, k, panel)
-        yield from self.turn(asked, list(chat or []), session, asking, new=True)
+            return None
+
+    def _depth(self, k: float) -> int | None:
+        """How many papers to retrieve; None at the configured depth, where the pipeline
+        decides (which gives list questions more papers)."""
+        return None if int(k) == self.pipeline_of().settings.retrieval.k else int(k)
 
     def turn(
         self, asked: Asked, chat: Chat, session: Session, asking: Asking, new: bool
     ) -> Iterator[Outputs]:
         """Stream the answer to `asked`, then show it with its source cards and the active
         filters. A new question empties the question box; a re-ask leaves the box alone."""
-        pipeline = self.pipeline_of()
         try:
-            mode = pipeline.resolve_mode(asking.mode or None)
+            mode = self.pipeline_of().resolve_mode(asking.mode or None)
         except QuestionError as error:  # a mode this server does not know
             gr.Warning(str(error))
             yield gr.skip(), session, asked.question if new else gr.skip(), gr.skip()
             return
-        box = "" if new else gr.skip()
         user = {"role": "user", "content": question_html(asked.question, asked.new_topic)}
         chat = [*chat, user, _assistant(streaming_html(""))]
         # One mark for the whole turn, set before anything shows: Stop ends it at any point.
-        pending = session.start(len(chat) - 1)
+        turn = Turn(asked, asking, mode, chat, session, session.start(len(chat) - 1), new)
         try:
-            yield chat, session, box, gr.skip()
-            yield from self._answer(asked, chat, session, asking, mode, pending, new)
+            yield turn.outputs(box=turn.box)
+            yield from self._answer(turn)
         finally:
-            session.finish(pending)
+            session.finish(turn.pending)
 
-    def _answer(
-        self,
-        asked: Asked,
-        chat: Chat,
-        session: Session,
-        asking: Asking,
-        mode: str,
-        pending: Pending,
-        new: bool,
-    ) -> Iterator[Outputs]:
+    def _answer(self, turn: Turn) -> Iterator[Outputs]:
         """The turn after its question shows: the extractive answer, then the model's."""
-        box = "" if new else gr.skip()
         try:
-            answer = yield from self._write(asked, chat, session, asking, pending)
+            answer = yield from self._write(turn, "extractive", streaming_html)
         except QuestionError as error:  # e.g. a filter or depth the pipeline refuses
             gr.Warning(str(error))
-            yield chat[:-2], session, asked.question if new else gr.skip(), gr.skip()
+            box = turn.asked.question if turn.new else gr.skip()
+            yield turn.chat[:-2], turn.session, box, gr.skip()
             return
         if answer is None:
             return  # stopped
-        self._show(answer, chat, session, asked, asking.panel)
-        pending.message = None  # nothing is being written until the model starts
-        if mode != "extractive" and not pending.stopped:
-            yield chat, session, box, gr.skip()
-            added = yield from self._add_generated(asked, chat, session, asking, mode, pending)
+        self._show(turn, answer)
+        turn.pending.message = None  # nothing is being written until the model starts
+        if turn.mode != "extractive" and not turn.pending.stopped:
+            yield turn.outputs(box=turn.box)
+            added = yield from self._add_generated(turn)
             if not added:
                 return
-        chips = active_chips(asking.panel, session.asked)
-        yield chat, session, box, chips_update(chips)
+        chips = active_chips(turn.asking.panel, turn.session.asked)
+        yield turn.outputs(box=turn.box, chips=chips_update(chips))
 
-    def _show(
-        self, answer: Answer, chat: Chat, session: Session, asked: Asked, panel: PanelFilters
-    ) -> None:
+    def _show(self, turn: Turn, answer: Answer) -> None:
         """Show the finished `answer` in the last message and keep it."""
-        index = len(chat) - 1
+        index = len(turn.chat) - 1
         html = answer_html(answer, f"a{index}", self.pipeline_of().papers)
-        chat[index] = _assistant(html, searched_differs(answer))
-        session.add(answer, index, asked.shown(answer, panel.chips()))
+        turn.chat[index] = _assistant(html, searched_differs(answer))
+        turn.keep(answer, index)
 
-    def _stream(
-        self, asked: Asked, session: Session, asking: Asking, mode: str
-    ) -> Iterator[str | Answer]:
-        pipeline = self.pipeline_of()
-        # At the configured depth the pipeline decides, which gives list questions more papers.
-        depth = None if int(asking.k) == pipeline.settings.retrieval.k else int(asking.k)
-        return pipeline.stream(
+    def _write(
+        self, turn: Turn, mode: str, shown: Callable[[str], str]
+    ) -> Generator[Outputs, None, Answer | None]:
+        """Stream the answer in `mode` into the last message, its text so far as `shown`
+        gives it; the `Answer`, or None once stopped. Every piece is looked at, so Stop ends
+        the turn within one piece (a model's token), and the pipeline's stream is closed,
+        which lets go of a model's lock."""
+        pending = turn.pending
+        asked, asking = turn.asked, turn.asking
+        stream = self.pipeline_of().stream(
             asked.question,
-            session.history(asked.after, asked.since),
+            turn.session.history(asked.after, asked.since),
             mode=mode,
-            k=depth,
+            k=self._depth(asking.k),
             ignore=asked.ignored,
             **asking.panel.keywords(),
         )
-
-    def _write(
-        self, asked: Asked, chat: Chat, session: Session, asking: Asking, pending: Pending
-    ) -> Generator[Outputs, None, Answer | None]:
-        """Stream the extractive answer into the last message; the `Answer`, or None once
-        stopped."""
-        with closing(self._stream(asked, session, asking, "extractive")) as pieces:
+        with closing(stream) as pieces:
             for piece in pieces:
                 if pending.stopped:
-                    yield from self._stopped(chat, session, pending)
+                    yield from self._stopped(turn)
                     return None
                 if isinstance(piece, Answer):
                     return piece
                 pending.written += piece
-                chat[-1] = _assistant(streaming_html(pending.written))
-                yield chat, session, gr.skip(), gr.skip()
+                turn.chat[-1] = _assistant(shown(pending.written))
+                yield turn.outputs()
         return None
 
-    def _stopped(self, chat: Chat, session: Session, pending: Pending) -> Iterator[Outputs]:
+    def _stopped(self, turn: Turn) -> Iterator[Outputs]:
         """The stopped message once more, from the turn itself: it wins over any update of
         the turn the page may still receive after Stop's."""
-        if pending.message is not None:
-            chat[pending.message] = _assistant(stopped_content(pending))
-        yield chat, session, gr.skip(), gr.skip()
+        if turn.pending.message is not None:
+            turn.chat[turn.pending.message] = _assistant(stopped_content(turn.pending))
+        yield turn.outputs()
 
-    def _add_generated(
-        self,
-        asked: Asked,
-        chat: Chat,
-        session: Session,
-        asking: Asking,
-        mode: str,
-        pending: Pending,
-    ) -> Generator[Outputs, None, bool]:
+    def _add_generated(self, turn: Turn) -> Generator[Outputs, None, bool]:
         """The model's answer under the extractive one in the last message: its progress
-        while it writes, then the verified answer, or the reason it is not used added to the
-        extractive one. False when it was stopped."""
-        pipeline = self.pipeline_of()
-        model = mode_label(mode, pipeline)
-        first = len(chat) - 1
+        while it writes (never its unchecked text), then the verified answer, or the reason
+        it is not used added to the extractive one. False when it was stopped."""
+        papers = self.pipeline_of().papers
+        model = mode_label(turn.mode, self.pipeline_of())
+        chat, first = turn.chat, len(turn.chat) - 1
         chat.append(_assistant(model_writing_html(model, 0)))
-        pending.message, pending.written, pending.unchecked = len(chat) - 1, "", True
-        yield chat, session, gr.skip(), gr.skip()
-        answer = yield from self._write_hidden(asked, chat, session, asking, mode, pending)
+        turn.pending.message, turn.pending.written, turn.pending.unchecked = first + 1, "", True
+        yield turn.outputs()
+        progress = functools.partial(_model_progress, model)
+        answer = yield from self._write(turn, turn.mode, progress)
         if answer is None:
             return False
-        if answer.mode == mode and answer.sentences:
-            index = len(chat) - 1
-            html = model_answer_html(answer, f"a{index}", pipeline.papers, model)
-            chat[index] = _assistant(html, searched_differs(answer))
-            session.add(answer, index, asked.shown(answer, asking.panel.chips()))
+        if answer.mode == turn.mode and answer.sentences:
+            html = model_answer_html(answer, f"a{first + 1}", papers, model)
+            chat[first + 1] = _assistant(html, searched_differs(answer))
+            turn.keep(answer, first + 1)
             return True
         chat.pop()
-        extractive = session.answer_at(first)
+        extractive = turn.session.answer_at(first)
         if extractive is not None and answer.note:
             noted = dataclasses.replace(extractive, note=answer.note)
-            html = answer_html(noted, f"a{first}", pipeline.papers)
+            html = answer_html(noted, f"a{first}", papers)
             chat[first] = _assistant(html, searched_differs(noted))
-            session.replace(first, noted)
+            turn.session.replace(first, noted)
         return True
-
-    def _write_hidden(
-        self,
-        asked: Asked,
-        chat: Chat,
-        session: Session,
-        asking: Asking,
-        mode: str,
-        pending: Pending,
-    ) -> Generator[Outputs, None, Answer | None]:
-        """Run the model, showing how far it is but not its unchecked text; the `Answer`,
-        or None once stopped. Every piece is looked at, so Stop ends it within one token
-        and the pipeline's stream is closed, which lets go of the model's lock."""
-        model = mode_label(mode, self.pipeline_of())
-        with closing(self._stream(asked, session, asking, mode)) as pieces:
-            for piece in pieces:
-                if pending.stopped:
-                    yield from self._stopped(chat, session, pending)
-                    return None
-                if isinstance(piece, Answer):
-                    return piece
-                pending.written += piece
-                chat[-1] = _assistant(model_writing_html(model, len(pending.written.split())))
-                yield chat, session, gr.skip(), gr.skip()
-        return None
 
     def stop(self, chat: Chat, session: Session) -> tuple[Any, Session]:
         """End the answer being written where it is: its text so far and "(stopped)"; the
@@ -449,6 +450,47 @@ class ChatHandlers:
         panel = read_panel(*filters, warn=False) or PanelFilters()
         return Session(), chips_update(panel.chips())
 
+    # --- comparing ----------------------------------------------------------------------------
+
+    def compare(self, message: str, session: Session, k: float, *filters: Any) -> tuple[Any, ...]:
+        """The papers the question in the box is about, side by side under the chat: the
+        table, its exports and the papers' source cards (the question stays in the box).
+        Asked as `respond` asks, with the current topic's conversation."""
+        checked = self._checked(message, filters)
+        if checked is None:
+            return tuple(gr.skip() for _ in range(COMPARISON_OUTPUTS))
+        question, panel = checked
+        history = session.history(None, session.topic_start)
+        keywords = {"k": self._depth(k), **panel.keywords()}
+        try:
+            comparison = self.pipeline_of().compare(question, history=history, **keywords)
+        except QuestionError as error:  # e.g. a filter the pipeline refuses
+            gr.Warning(str(error))
+            return tuple(gr.skip() for _ in range(COMPARISON_OUTPUTS))
+        return (
+            gr.Column(visible=True),
+            comparison_html(comparison),
+            gr.Row(visible=bool(comparison.rows)),
+            comparison_cards_html(comparison),
+            comparison,
+        )
+
+    def export_csv(self, comparison: Comparison | None) -> dict[str, str] | None:
+        """Save the comparison as CSV in the data folder and send it to this session's page."""
+        return self._export_comparison(comparison, "csv")
+
+    def export_markdown(self, comparison: Comparison | None) -> dict[str, str] | None:
+        """Save the comparison as Markdown in the data folder and send it to this page."""
+        return self._export_comparison(comparison, "md")
+
+    def _export_comparison(
+        self, comparison: Comparison | None, suffix: str
+    ) -> dict[str, str] | None:
+        if comparison is None or not comparison.rows:
+            gr.Warning(APP_NOTHING_COMPARED)
+            return None
+        return save_comparison(self.data_dir, comparison, suffix)
+
     # --- feedback and export ------------------------------------------------------------------
 
     def rate(self, session: Session, event: gr.LikeData) -> tuple[Session, Any, str]:
@@ -488,6 +530,30 @@ class ChatHandlers:
         return {"name": save_export(self.data_dir, markdown).name, "text": markdown}
 
 
+def comparison_markdown(comparison: Comparison) -> str:
+    """The comparison as a Markdown file: what was compared as its title, then the table."""
+    return f"# {APP_COMPARISON}: {comparison.question}\n\n{comparison.to_markdown()}\n"
+
+
+# A comparison's exports by file suffix: media type and text.
+COMPARISON_EXPORTS: dict[str, tuple[str, Callable[[Comparison], str]]] = {
+    "csv": ("text/csv", Comparison.to_csv),
+    "md": ("text/markdown", comparison_markdown),
+}
+
+
+def save_comparison(folder: Path, comparison: Comparison, suffix: str) -> dict[str, str]:
+    """Write the comparison as `suffix` ("csv" or "md") under `folder/exports/`; returns what
+    the page saves: the file's name, its text and media type."""
+    media, render = COMPARISON_EXPORTS[suffix]
+    text = render(comparison)
+    name = f"comparison-{dt.datetime.now():%Y%m%d-%H%M%S-%f}.{suffix}"
+    path = inside(folder, f"{EXPORT_FOLDER}/{name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return {"name": path.name, "text": text, "type": media}
+
+
 def close_feedback() -> Any:
     return gr.Row(visible=False)
 
@@ -510,27 +576,55 @@ def read_panel(
 
 
 @dataclass(frozen=True)
+class FeedbackView:
+    """The comment box a rating opens: thanks, comment, send and close."""
+
+    row: gr.Row
+    status: gr.Markdown
+    note: gr.Textbox
+    send: gr.Button
+    close: gr.Button
+
+
+@dataclass(frozen=True)
+class ComparisonView:
+    """The comparison under the question row: hidden until the first Compare."""
+
+    panel: gr.Column
+    table: gr.HTML
+    exports: gr.Row
+    csv: gr.Button
+    markdown: gr.Button
+    cards: gr.HTML
+    shown: gr.State  # the Comparison on show, for its exports
+
+    @property
+    def outputs(self) -> list[Any]:
+        """What `ChatHandlers.compare` updates, in its order."""
+        return [self.panel, self.table, self.exports, self.cards, self.shown]
+
+
+@dataclass(frozen=True)
 class ChatView:
     """The Chat tab's components."""
 
     chatbot: gr.Chatbot
-    feedback: gr.Row
-    feedback_status: gr.Markdown
-    note: gr.Textbox
-    send_note: gr.Button
-    close_note: gr.Button
+    feedback: FeedbackView
     chips: gr.Dropdown
     question: gr.Textbox
     ask: gr.Button
+    compare: gr.Button
     new_topic: gr.Button
     stop: gr.Button
     export: gr.Button
     exported: gr.JSON
+    comparison: ComparisonView
 
 
 def build_chat_tab() -> ChatView:
     """The Chat tab's components, top to bottom: the chat (examples inside while it is
-    empty), the comment box a rating opens, the active filters, the question row, export."""
+    empty), the comment box a rating opens, the active filters, the question row, then the
+    comparison the Compare button shows."""
     export = gr.Button("Export conversation as Markdown", elem_id="export")
     chatbot = gr.Chatbot(
         show_label=False,  # a floating label would cover the first words of an answer
@@ -546,40 +640,8 @@ def build_chat_tab() -> ChatView:
         # Only export: copying would give the messages' HTML, not their text.
         buttons=[export],
     )
-    # Opened by a rating, right under the chat, on one line: thanks, comment box, buttons.
-    with gr.Row(visible=False, equal_height=True, elem_id="feedback") as feedback:
-        feedback_status = gr.Markdown(elem_id="feedback-status", min_height=0, scale=2)
-        note = gr.Textbox(
-            label="Comment on your rating",
-            show_label=False,
-            placeholder=APP_COMMENT_PLACEHOLDER,
-            max_length=MAX_COMMENT_CHARS,
-            scale=3,
-            min_width=200,
-            elem_id="comment",
-        )
-        send_note = gr.Button("Send comment", size="sm", scale=0, min_width=130)
-        close_note = gr.Button(
-            "No comment", size="sm", scale=0, min_width=110, elem_id="close-comment"
-        )
-    with gr.Row(equal_height=True, elem_id="filters-row"):
-        # A label beside the chips rather than above them: the question row stays in view.
-        gr.HTML(
-            f'<span class="filters-label" title="{APP_FILTERS_HELP}">{APP_FILTERS_LABEL}</span>',
-            min_width=0,
-            scale=0,
-            elem_id="filters-label",
-        )
-        chips = gr.Dropdown(
-            [],
-            value=[],
-            multiselect=True,
-            label=APP_FILTERS_LABEL,
-            show_label=False,
-            container=False,
-            scale=1,
-            elem_id="filter-chips",
-        )
+    feedback = _build_feedback()
+    chips = _build_filters()
     with gr.Row(equal_height=True):
         question = gr.Textbox(
             show_label=False,
@@ -590,54 +652,117 @@ def build_chat_tab() -> ChatView:
             autofocus=True,
         )
         ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+        compare = gr.Button(APP_COMPARE, scale=1, min_width=100, elem_id="compare")
         new_topic = gr.Button(APP_NEW_TOPIC, scale=1, min_width=110, elem_id="new-topic")
         stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop")
     exported = gr.JSON(visible=False)
     return ChatView(
-        chatbot, feedback, feedback_status, note, send_note, close_note, chips, question, ask,
-        new_topic, stop, export, exported,
+        chatbot, feedback, chips, question, ask, compare, new_topic, stop, export, exported,
+        _build_comparison(),
     )  # fmt: skip
 
 
+def _build_feedback() -> FeedbackView:
+    # Opened by a rating, right under the chat, on one line: thanks, comment box, buttons.
+    with gr.Row(visible=False, equal_height=True, elem_id="feedback") as row:
+        status = gr.Markdown(elem_id="feedback-status", min_height=0, scale=2)
+        note = gr.Textbox(
+            label="Comment on your rating",
+            show_label=False,
+            placeholder=APP_COMMENT_PLACEHOLDER,
+            max_length=MAX_COMMENT_CHARS,
+            scale=3,
+            min_width=200,
+            elem_id="comment",
+        )
+        send = gr.Button("Send comment", size="sm", scale=0, min_width=130)
+        close = gr.Button("No comment", size="sm", scale=0, min_width=110, elem_id="close-comment")
+    return FeedbackView(row, status, note, send, close)
+
+
+def _build_filters() -> gr.Dropdown:
+    with gr.Row(equal_height=True, elem_id="filters-row"):
+        # A label beside the chips rather than above them: the question row stays in view.
+        gr.HTML(
+            f'<span class="filters-label" title="{APP_FILTERS_HELP}">{APP_FILTERS_LABEL}</span>',
+            min_width=0,
+            scale=0,
+            elem_id="filters-label",
+        )
+        return gr.Dropdown(
+            [],
+            value=[],
+            multiselect=True,
+            label=APP_FILTERS_LABEL,
+            show_label=False,
+            container=False,
+            scale=1,
+            elem_id="filter-chips",
+        )
+
+
+def _build_comparison() -> ComparisonView:
+    # Below the question row, so the chat and the question keep their place on the page.
+    with gr.Column(visible=False, elem_id="comparison-panel") as panel:
+        table = gr.HTML("", elem_id="comparison", min_height=0, css_template=COMPARISON_NARROW_CSS)
+        with gr.Row(visible=False, elem_id="comparison-exports") as exports:
+            csv = gr.Button(APP_COMPARE_CSV, size="sm", scale=0, min_width=150)
+            markdown = gr.Button(APP_COMPARE_MARKDOWN, size="sm", scale=0, min_width=170)
+        cards = gr.HTML("", elem_id="comparison-cards", min_height=0)
+    return ComparisonView(panel, table, exports, csv, markdown, cards, gr.State(None))
+
+
 def wire_chat(view: ChatView, panel: Panel, handlers: ChatHandlers, session: gr.State) -> None:
-    """Connect the Chat tab's events: asking (public API `/chat`), filters, stop, feedback."""
+    """Connect the Chat tab's events: asking (public API `/chat`), comparing, filters, stop,
+    feedback."""
     filters = panel.filters
     conversation = [view.chatbot, session, panel.mode, panel.sources, *filters]
     outputs = [view.chatbot, session, view.question, view.chips]
-    private: dict[str, Any] = {"api_visibility": "private"}
     asking = [view.question, *conversation]
-    # A question asked while a turn is still ending (a stopped model finishes its token) runs
-    # right after it; Gradio's default would drop it, and Ask would seem to do nothing.
-    queued: dict[str, Any] = {**private, "trigger_mode": "always_last"}
     view.question.submit(
         handlers.respond, asking, outputs, api_name="chat", trigger_mode="always_last"
     )
-    view.ask.click(handlers.respond, asking, outputs, **queued)
-    view.new_topic.click(handlers.respond_new_topic, asking, outputs, **queued)
-    view.chatbot.example_select(handlers.ask_example, conversation, outputs, **queued)
-    view.chatbot.option_select(handlers.ask_as_new_topic, conversation, outputs, **queued)
+    view.ask.click(handlers.respond, asking, outputs, **QUEUED)
+    view.new_topic.click(handlers.respond_new_topic, asking, outputs, **QUEUED)
+    view.chatbot.example_select(handlers.ask_example, conversation, outputs, **QUEUED)
+    view.chatbot.option_select(handlers.ask_as_new_topic, conversation, outputs, **QUEUED)
+    comparing = [view.question, session, panel.sources, *filters]
+    view.compare.click(handlers.compare, comparing, view.comparison.outputs, **QUEUED).then(
+        None, None, None, js=SHOW_COMPARISON, **PRIVATE
+    )
     view.chips.input(
-        handlers.remove_filter, [view.chips, session, *filters], [*filters, session], **private
-    ).then(handlers.reask, conversation, outputs, **private)
+        handlers.remove_filter, [view.chips, session, *filters], [*filters, session], **PRIVATE
+    ).then(handlers.reask, conversation, outputs, **PRIVATE)
     for control in filters:
-        control.change(handlers.show_chips, [session, *filters], view.chips, **private)
+        control.change(handlers.show_chips, [session, *filters], view.chips, **PRIVATE)
     # No `cancels=`: a turn ends by itself at its next piece once Stop has marked it. A
     # cancelled streaming event can leave the page waiting for an end Gradio never sends, and
     # then Ask does nothing; a turn that ends by itself always completes.
-    view.stop.click(handlers.stop, [view.chatbot, session], [view.chatbot, session], **private)
-    view.chatbot.clear(handlers.clear, filters, [session, view.chips], **private)
+    view.stop.click(handlers.stop, [view.chatbot, session], [view.chatbot, session], **PRIVATE)
+    view.chatbot.clear(handlers.clear, filters, [session, view.chips], **PRIVATE)
     _wire_feedback(view, handlers, session)
+    _wire_exports(view, handlers, session)
 
 
 def _wire_feedback(view: ChatView, handlers: ChatHandlers, session: gr.State) -> None:
-    private: dict[str, Any] = {"api_visibility": "private"}
-    view.chatbot.like(
-        handlers.rate, [session], [session, view.feedback, view.feedback_status], **private
-    )
-    comment_outputs = [view.note, view.feedback_status, view.feedback]
-    for trigger in (view.send_note.click, view.note.submit):
-        trigger(handlers.comment, [view.note, session], comment_outputs, **private)
-    view.close_note.click(close_feedback, None, view.feedback, **private)
-    view.export.click(handlers.export, [session], [view.exported], **private).then(
-        None, [view.exported], None, js=SAVE_EXPORT, **private
-    )
+    feedback = view.feedback
+    opened = [session, feedback.row, feedback.status]
+    view.chatbot.like(handlers.rate, [session], opened, **PRIVATE)
+    comment_outputs = [feedback.note, feedback.status, feedback.row]
+    for trigger in (feedback.send.click, feedback.note.submit):
+        trigger(handlers.comment, [feedback.note, session], comment_outputs, **PRIVATE)
+    feedback.close.click(close_feedback, None, feedback.row, **PRIVATE)
+
+
+def _wire_exports(view: ChatView, handlers: ChatHandlers, session: gr.State) -> None:
+    """The conversation's export and the comparison's two: each is saved in the data folder,
+    then sent to the page that asked, which downloads it."""
+    shown = view.comparison.shown
+    for button, save, source in (
+        (view.export, handlers.export, session),
+        (view.comparison.csv, handlers.export_csv, shown),
+        (view.comparison.markdown, handlers.export_markdown, shown),
+    ):
+        button.click(save, [source], [view.exported], **PRIVATE).then(
+            None, [view.exported], None, js=SAVE_EXPORT, **PRIVATE
+        )

@@ -21,6 +21,8 @@ thresholds the answerer uses (`AnswerSettings`); a paper selected by its record 
 date) has none, since no similarity chose it. A generated answer shows each sentence's
 verdict; the searched text shows under an answer when the conversation added to it.
 The Papers table is a plain HTML table sorted on the server; its headers are buttons.
+A comparison (`rag.answer.compare`) is a table too, one row per paper: its `[n]` links to the
+paper's source card under the table, the card that marks the sentences the row's cells quote.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.answer.compare import COLUMNS, Cell, Comparison, ComparisonRow
 from rag.answer.facts import METADATA_MATCH_SCORE, YEAR_INFERRED
 from rag.answer.support import content_words
 from rag.config import AnswerSettings
@@ -38,6 +41,8 @@ from rag.ingest.chunking import split_sentences
 from rag.records import Answer, Citation, Paper, Sentence, Source
 from rag.texts import (
     APP_ASK_AS_NEW_TOPIC,
+    APP_COMPARISON,
+    APP_COMPARISON_NOTE,
     APP_DESCRIPTION,
     APP_MODEL_HEADING,
     APP_MODEL_STOPPED,
@@ -58,6 +63,7 @@ from rag.texts import (
     APP_YEAR_INFERRED,
     APP_YEAR_INFERRED_HELP,
     NOT_COVERED,
+    NOTHING_TO_COMPARE,
 )
 
 TITLE = "Digest QA"
@@ -363,6 +369,87 @@ def not_covered_html(answer: Answer, key: str) -> str:
     return f'<div class="not-covered"><strong>{escape(reason)}</strong>{about}{lead}{cards}</div>'
 
 
+COMPARISON_KEY = "cmp"
+# The comparison's columns after the paper: each cell's class and header, in
+# `ComparisonRow.values()` order.
+COMPARISON_COLUMNS = tuple(
+    zip(("proposes", "evaluated", "result", "date", "upvotes"), COLUMNS, strict=True)
+)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def _compared_cell(cell: Cell) -> str:
+    """A cell's content: the abstract's words, or a muted "(not stated in the abstract)"."""
+    if not cell.filled:
+        return f'<span class="not-stated">{escape(cell.shown())}</span>'
+    if cell.sentence in ("", cell.text):
+        return escape(cell.text)
+    # A clause cut from a longer sentence shows that sentence on hover.
+    return f'<span title="{escape(cell.sentence)}">{escape(cell.text)}</span>'
+
+
+def _compared_row(row: ComparisonRow, key: str) -> str:
+    number, paper = row.number, row.paper
+    cite = f'<a class="cite" href="#{key}-{number}" data-cite="{number}">[{number}]</a>'
+    contents = [*map(_compared_cell, row.cells), date_html(paper), str(paper.upvotes)]
+    # Each cell carries its header, which a narrow table shows beside it (rows stack there).
+    cells = "".join(
+        f'<td class="col-{column}" data-label="{header.capitalize()}">{content}</td>'
+        for (column, header), content in zip(COMPARISON_COLUMNS, contents, strict=True)
+    )
+    return (
+        f'<tr data-paper="{escape(paper.paper_id)}"><th scope="row" class="col-paper">{cite} '
+        f'<span class="compared-title">{escape(paper.title)}</span></th>{cells}</tr>'
+    )
+
+
+def comparison_html(comparison: Comparison, key: str = COMPARISON_KEY) -> str:
+    """The comparison under the chat: what was compared, then a row per paper whose `[n]`
+    links to its card (`comparison_cards_html`), or why no paper could be compared."""
+    asked = f'<span class="compared-question">{escape(comparison.question)}</span>'
+    count = plural(len(comparison.rows), "paper")
+    head = f'<p class="comparison-head"><strong>{APP_COMPARISON}</strong> · {count} · {asked}</p>'
+    if not comparison.rows:
+        message = f'<div class="not-covered"><strong>{escape(NOTHING_TO_COMPARE)}</strong></div>'
+        return f'<div class="comparison">{head}{message}</div>'
+    heads = "".join(
+        f'<th scope="col" class="col-{column}">{header.capitalize()}</th>'
+        for column, header in (("paper", "paper"), *COMPARISON_COLUMNS)
+    )
+    body = "".join(_compared_row(row, key) for row in comparison.rows)
+    return (
+        f'<div class="comparison">{head}<div class="comparison-scroll">'
+        f'<table class="comparison-table"><thead><tr>{heads}</tr></thead><tbody>{body}</tbody>'
+        f'</table></div><p class="comparison-note">{escape(APP_COMPARISON_NOTE)}</p></div>'
+    )
+
+
+def _distinct(row: ComparisonRow) -> list[str]:
+    """The sentences a row's cells quote, each once: a cell may hold a sentence without the
+    LaTeX another cell kept, and the one as written (the longer) is the abstract's."""
+    kept: list[str] = []
+    for sentence in sorted({c.sentence for c in row.cells if c.sentence}, key=len, reverse=True):
+        if not any(content_words(sentence) <= content_words(other) for other in kept):
+            kept.append(sentence)
+    return kept
+
+
+def comparison_cards_html(comparison: Comparison, key: str = COMPARISON_KEY) -> str:
+    """The compared papers' source cards, numbered as their rows, each marking the sentences
+    its cells quote; "" when there is no row."""
+    cards = []
+    for row in comparison.rows:
+        # In the abstract's order, as a reader meets them in the full abstract.
+        used = " ".join(sorted(_distinct(row), key=row.paper.abstract.find))
+        cards.append(source_card(row.paper, None, used, f"{key}-{row.number}", f"[{row.number}]"))
+    if not cards:
+        return ""
+    return f'<div class="sources comparison-sources" data-answer="{key}">{"".join(cards)}</div>'
+
+
 def error_html(message: str) -> str:
     """A friendly error shown in the chat instead of an answer."""
     return f'<div class="chat-error">⚠️ {escape(message)}</div>'
@@ -470,7 +557,7 @@ def papers_table_html(papers: Iterable[Paper], sort: PaperSort) -> str:
     rows = sort_papers(papers, sort)
     heads = "".join(_header_html(key, header, sort) for key, header, _ in TABLE_COLUMNS)
     body = "".join(_row_html(p) for p in rows)
-    count = f"{len(rows)} paper{'s' if len(rows) != 1 else ''}"
+    count = plural(len(rows), "paper")
     return (
         f'<div class="papers-scroll"><table class="papers"><thead><tr>{heads}</tr></thead>'
         f'<tbody>{body}</tbody></table></div><p class="papers-count">{count}</p>'

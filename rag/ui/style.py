@@ -6,7 +6,9 @@ the card a citation link points to. The reader's latest question stays pinned at
 the chat while its answer scrolls under it (a sticky row on an opaque band as wide as the
 chat, which also keeps Gradio's toolbar off the text; the Chatbot has no option for it).
 The Papers table's columns take fixed shares of its width so all four fit from 1280 px up;
-on a narrow screen the selected paper comes above the table.
+on a narrow screen the selected paper comes above the table. The comparison table does the
+same in the chat's width, its cells wrapping; where that width is too narrow for six columns
+(a container query, so an open side panel counts) each paper becomes a block of labelled lines.
 """
 
 from __future__ import annotations
@@ -83,10 +85,42 @@ table.papers .col-upvotes { width: 6.2em; text-align: right; }
 table.papers th.col-upvotes button.sort { text-align: right; }
 .papers-count { font-size: 0.85em; opacity: 0.7; margin: 4px 0 0; }
 #paper-column { max-height: max(320px, calc(100vh - 360px)); overflow: auto; }
-#ask, #new-topic, #stop { white-space: nowrap; }
+#ask, #compare, #new-topic, #stop { white-space: nowrap; }
+.comparison { container-type: inline-size; }
+.comparison-head { margin: 0 0 8px; }
+.compared-question { font-style: italic; }
+.comparison-scroll { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  overflow: hidden; }
+table.comparison-table { width: 100%; table-layout: fixed; border: none; margin: 0;
+  border-collapse: collapse; font-size: 0.9em; line-height: 1.45;
+  background: var(--block-background-fill); }
+table.comparison-table tr { border: none; }
+table.comparison-table th, table.comparison-table td { padding: 8px 10px; vertical-align: top;
+  text-align: left; overflow-wrap: anywhere; border: none;
+  border-bottom: 1px solid var(--border-color-primary); }
+table.comparison-table tbody tr:last-child > * { border-bottom: none; }
+table.comparison-table thead th { background: var(--color-accent-soft); font-weight: 600;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+table.comparison-table tbody th { font-weight: 600; }
+table.comparison-table tbody tr:nth-child(even) { background: var(--background-fill-secondary); }
+table.comparison-table .col-paper { width: 20%; }
+table.comparison-table .col-date { width: 8.2em; }
+table.comparison-table .col-upvotes { width: 6.4em; }
+table.comparison-table th.col-upvotes, table.comparison-table td.col-upvotes {
+  text-align: right; }
+table.comparison-table tbody .col-date { white-space: nowrap; }
+table.comparison-table .inferred { display: block; }
+.not-stated { font-style: italic; opacity: 0.6; }
+.comparison-note { font-size: 0.85em; opacity: 0.75; margin: 6px 0 0; }
+#comparison-exports { gap: 8px; padding-bottom: 4px; }
+/* The table and its cards line up with the chat and the buttons, edge to edge. */
+#comparison .html-container, #comparison-cards .html-container { padding: 0; }
+table.comparison-table a.cite { padding: 0; margin-right: 4px; }
 @media (max-width: 720px) {
   #header .intro, #header .topics { display: none; }
-  #ask, #new-topic, #stop { min-height: 0; padding-top: 6px; padding-bottom: 6px; }
+  /* The buttons shrink to their words, so Stop stays in the first screen with the others. */
+  #ask, #compare, #new-topic, #stop { min-height: 0; padding: 6px 4px; min-width: 0 !important;
+    flex: 1 1 auto; }
   #paper-column { order: -1; position: static; max-height: none; }
   table.papers .col-byline { display: none; }
 }
@@ -99,4 +133,27 @@ table.papers th.col-upvotes button.sort { text-align: right; }
 .map-legend .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 50%;
   margin-right: 6px; vertical-align: middle; }
 .paper-detail { padding: 8px 0; }
+"""
+# Where the chat is too narrow for six columns (a phone, or a small window beside the open side
+# panel), each compared paper becomes a block of labelled lines. A container query, as it is
+# the chat's width that counts; it goes in the comparison component's own stylesheet, since
+# the app's `CSS` passes through Gradio, which keeps no @container rule. Nested under the
+# component, so each selector is relative to it.
+COMPARISON_NARROW_CSS = """
+@container (max-width: 760px) {
+  table.comparison-table thead { display: none; }
+  table.comparison-table, table.comparison-table tbody, table.comparison-table tr,
+  table.comparison-table th, table.comparison-table td { display: block; width: auto; }
+  table.comparison-table { padding: 0; }
+  table.comparison-table tbody tr { padding: 8px 0;
+    border-bottom: 1px solid var(--border-color-primary); }
+  table.comparison-table tbody tr:last-child { border-bottom: none; }
+  table.comparison-table tbody th, table.comparison-table tbody td { border-bottom: none;
+    padding: 2px 12px; }
+  table.comparison-table tbody th { padding-bottom: 4px; }
+  table.comparison-table td::before { content: attr(data-label) ": "; font-weight: 600; }
+  table.comparison-table tbody .col-date, table.comparison-table tbody .col-upvotes {
+    display: inline-block; text-align: left; }
+  table.comparison-table .inferred { display: inline; }
+}
 """

@@ -1,16 +1,19 @@
 """Chat turns through the app's own handlers over a real pipeline, without a server: new
 topics, a local model's answer that never takes away what the reader saw, Stop, the model's
-lock, examples that ask, and ratings only on answers.
+lock, examples that ask, ratings only on answers, and Compare with its exports.
 
 The local model is `LlamaCppCompletion` itself with a scripted llama in place of the GGUF
 file, so its real lock and streaming path are what the app drives."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +25,18 @@ from rag.answer.backends import LlamaCppCompletion, available_modes
 from rag.pipeline import Pipeline
 from rag.records import Answer
 from rag.texts import (
+    APP_COMPARISON,
     APP_MODE_DEMO,
     APP_MODEL_STOPPED,
     APP_NEW_TOPIC_MARK,
+    APP_NOTHING_COMPARED,
     APP_SEARCHED,
     APP_SENTENCE_UNSUPPORTED,
     APP_STOPPED,
+    EMPTY_QUESTION,
     FALLBACK_UNSUPPORTED,
     NOT_COVERED,
+    NOTHING_TO_COMPARE,
 )
 from rag.ui.format import NEW_TOPIC_OPTION
 from rag.ui.panel import panel_choices
@@ -73,6 +80,22 @@ def handler(demo: gr.Blocks, name: str) -> Callable[..., Any]:
     return next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == name)
 
 
+def handlers(demo: gr.Blocks, *names: str) -> list[Callable[..., Any]]:
+    """The app's event handlers called `names`, in that order."""
+    return [handler(demo, name) for name in names]
+
+
+@pytest.fixture
+def tiny_app(tiny_pipeline: Pipeline, tmp_path: Path) -> gr.Blocks:
+    """The app over the tiny digest, with `tmp_path` as its data folder."""
+    return build_app(tiny_pipeline, tmp_path)
+
+
+def first_answer(respond: Callable[..., Iterator[tuple[Any, ...]]]) -> tuple[Any, ...]:
+    """The outputs once QUESTION is answered in a new session."""
+    return finished(respond(QUESTION, [], Session(), "", 5, *PANEL))
+
+
 def visible(markup: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", markup))
 
@@ -98,11 +121,10 @@ def is_free(model: LlamaCppCompletion) -> bool:
 
 
 def test_a_follow_up_shows_what_was_searched_and_offers_to_ask_it_as_a_new_topic(
-    tiny_pipeline: Pipeline, tmp_path: Path
+    tiny_app: gr.Blocks,
 ) -> None:
-    demo = build_app(tiny_pipeline, tmp_path)
-    respond, again = handler(demo, "respond"), handler(demo, "ask_as_new_topic")
-    chat, session, _, _ = finished(respond(QUESTION, [], Session(), "", 5, *PANEL))
+    respond, again = handlers(tiny_app, "respond", "ask_as_new_topic")
+    chat, session, _, _ = first_answer(respond)
     assert APP_SEARCHED not in visible(chat[-1]["content"]) and "options" not in chat[-1]
 
     chat, session, _, _ = finished(
@@ -121,11 +143,10 @@ def test_a_follow_up_shows_what_was_searched_and_offers_to_ask_it_as_a_new_topic
 
 
 def test_new_topic_asks_without_the_conversation_and_follow_ups_start_from_it(
-    tiny_pipeline: Pipeline, tmp_path: Path
+    tiny_app: gr.Blocks,
 ) -> None:
-    demo = build_app(tiny_pipeline, tmp_path)
-    respond, new_topic = handler(demo, "respond"), handler(demo, "respond_new_topic")
-    chat, session, _, _ = finished(respond(QUESTION, [], Session(), "", 5, *PANEL))
+    respond, new_topic = handlers(tiny_app, "respond", "respond_new_topic")
+    chat, session, _, _ = first_answer(respond)
 
     chat, session, box, _ = finished(
         new_topic("What happens to soil microbes in drought?", chat, session, "", 5, *PANEL)
@@ -220,10 +241,9 @@ def test_the_packaged_model_is_named_a_demonstration_model_in_the_mode_picker(
 
 
 def test_stop_ends_a_streaming_answer_with_its_text_so_far_and_stopped(
-    tiny_pipeline: Pipeline, tmp_path: Path
+    tiny_app: gr.Blocks,
 ) -> None:
-    demo = build_app(tiny_pipeline, tmp_path)
-    respond, stop = handler(demo, "respond"), handler(demo, "stop")
+    respond, stop = handlers(tiny_app, "respond", "stop")
     turn = respond(QUESTION, [], Session(), "", 5, *PANEL)
     for _ in range(4):
         chat, session, *_ = next(turn)
@@ -239,45 +259,58 @@ def test_stop_ends_a_streaming_answer_with_its_text_so_far_and_stopped(
     assert contents(last) == contents(chat) and session.answers == []
 
 
-def test_stop_while_the_model_writes_keeps_the_extractive_answer_and_frees_the_model(
-    tiny_pipeline: Pipeline, tmp_path: Path
-) -> None:
+@dataclass
+class ModelWriting:
+    """A llamacpp turn caught while the local model writes: three words in, not stopped."""
+
+    model: LlamaCppCompletion
+    respond: Callable[..., Iterator[tuple[Any, ...]]]
+    stop: Callable[..., tuple[Any, Session]]
+    turn: Iterator[tuple[Any, ...]]
+    chat: list[dict[str, Any]]
+    session: Session
+
+
+@pytest.fixture
+def model_writing(tiny_pipeline: Pipeline, tmp_path: Path) -> ModelWriting:
     model = local_model(BACKED * 20)
     demo = build_app(pipeline_with_model(tiny_pipeline, model), tmp_path)
-    respond, stop = handler(demo, "respond"), handler(demo, "stop")
+    respond, stop = handlers(demo, "respond", "stop")
     turn = respond(QUESTION, [], Session(), "llamacpp", 5, *PANEL)
     for chat, session, *_ in turn:
         if isinstance(chat, list) and model._llama.produced >= 3:
-            break
+            return ModelWriting(model, respond, stop, turn, chat, session)
+    raise AssertionError("the model's answer ended before it was three words in")
+
+
+def test_stop_while_the_model_writes_keeps_the_extractive_answer_and_frees_the_model(
+    model_writing: ModelWriting,
+) -> None:
+    model = model_writing.model
     assert not is_free(model)  # mid-generation
 
-    chat, session = stop(chat, session)
+    chat, session = model_writing.stop(model_writing.chat, model_writing.session)
 
     shown = contents(chat)
     assert "source-card" in shown[1] and visible(shown[2]).strip() == APP_MODEL_STOPPED
-    turn.close()  # what Gradio does to an event whose page went away
+    model_writing.turn.close()  # what Gradio does to an event whose page went away
     assert is_free(model) and model._llama.produced < len(model._llama.words)
     assert [a.mode for a in session.answers] == ["extractive"]
 
 
 def test_a_stopped_generation_lets_go_of_the_model_even_when_nothing_closes_it(
-    tiny_pipeline: Pipeline, tmp_path: Path
+    model_writing: ModelWriting,
 ) -> None:
-    model = local_model(BACKED * 20)
-    demo = build_app(pipeline_with_model(tiny_pipeline, model), tmp_path)
-    respond, stop = handler(demo, "respond"), handler(demo, "stop")
-    turn = respond(QUESTION, [], Session(), "llamacpp", 5, *PANEL)
-    for chat, session, *_ in turn:
-        if isinstance(chat, list) and model._llama.produced >= 3:
-            break
-    stop(chat, session)
+    model = model_writing.model
+    model_writing.stop(model_writing.chat, model_writing.session)
     produced = model._llama.produced
 
-    [(last, *_)] = list(turn)  # nothing closes the turn: it resumes once more and ends
+    [(last, *_)] = list(model_writing.turn)  # nothing closes the turn: it resumes once more
 
     assert visible(contents(last)[2]).strip() == APP_MODEL_STOPPED
     assert is_free(model) and model._llama.produced <= produced + 1
     # The next question gets the model.
+    respond = model_writing.respond
     second = threading.Thread(
         target=lambda: finished(respond(QUESTION, [], Session(), "llamacpp", 5, *PANEL))
     )
@@ -289,23 +322,20 @@ def test_a_stopped_generation_lets_go_of_the_model_even_when_nothing_closes_it(
 # --- item 9 and 8: examples ask, only answers can be rated ---------------------------------------
 
 
-def test_an_example_clicked_in_the_empty_chat_is_asked_at_once(
-    tiny_pipeline: Pipeline, tmp_path: Path
-) -> None:
-    example = handler(build_app(tiny_pipeline, tmp_path), "ask_example")
+def test_an_example_clicked_in_the_empty_chat_is_asked_at_once(tiny_app: gr.Blocks) -> None:
+    example = handler(tiny_app, "ask_example")
     event = gr.SelectData(None, {"index": 0, "value": {"text": QUESTION}})
 
-    chat, session, box, _ = finished(example([], Session(), "", 5, *PANEL, event))
+    chat, session, box, _ = finished(example(event, [], Session(), "", 5, *PANEL))
 
     assert chat[0]["content"] == QUESTION and TIDES in chat[1]["content"] and box == ""
     assert [a.question for a in session.answers] == [QUESTION]
 
 
 def test_a_message_that_is_not_an_answer_cannot_be_rated(
-    tiny_pipeline: Pipeline, tmp_path: Path
+    tiny_app: gr.Blocks, tmp_path: Path
 ) -> None:
-    demo = build_app(tiny_pipeline, tmp_path)
-    respond, stop, rate = (handler(demo, n) for n in ("respond", "stop", "rate"))
+    respond, stop, rate = handlers(tiny_app, "respond", "stop", "rate")
     turn = respond(QUESTION, [], Session(), "", 5, *PANEL)
     for _ in range(3):
         chat, session, *_ = next(turn)
@@ -321,8 +351,7 @@ def test_the_answer_record_of_a_generated_turn_keeps_both_answers_for_export(
     tiny_pipeline: Pipeline, tmp_path: Path
 ) -> None:
     pipeline = pipeline_with_model(tiny_pipeline, local_model(BACKED))
-    demo = build_app(pipeline, tmp_path)
-    respond, export = handler(demo, "respond"), handler(demo, "export")
+    respond, export = handlers(build_app(pipeline, tmp_path), "respond", "export")
     _, session, _, _ = finished(respond(QUESTION, [], Session(), "llamacpp", 5, *PANEL))
 
     assert [a.mode for a in session.answers] == ["extractive", "llamacpp"]
@@ -330,3 +359,51 @@ def test_the_answer_record_of_a_generated_turn_keeps_both_answers_for_export(
     text = export(session)["text"]
     assert text.count(f"**Q:** {QUESTION}") == 1 and "The llamacpp model's answer" in text
     assert isinstance(session.answers[1], Answer) and session.answers[1].sentences
+
+
+# --- Compare -------------------------------------------------------------------------------------
+
+
+def test_compare_shows_the_theme_s_papers_side_by_side_and_exports_them_to_the_data_folder(
+    tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    demo = build_app(tiny_pipeline, data)
+    compare = handler(demo, "compare")
+
+    panel, table, exports, cards, comparison = compare(QUESTION, Session(), 5, *PANEL)
+
+    assert panel.visible and exports.visible
+    assert [row.paper.title for row in comparison.rows] == [TIDES]
+    assert TIDES in visible(table) and "(not stated in the abstract)" in visible(table)
+    assert 'href="#cmp-1"' in table and 'id="cmp-1"' in cards and TIDES in visible(cards)
+    saved = [export(comparison) for export in handlers(demo, "export_csv", "export_markdown")]
+    assert [s["type"] for s in saved] == ["text/csv", "text/markdown"]
+    rows = list(csv.reader(io.StringIO(saved[0]["text"])))
+    assert saved[0]["text"] == comparison.to_csv() and rows[1][:2] == ["1", TIDES]
+    assert saved[1]["text"].startswith(f"# {APP_COMPARISON}: {QUESTION}\n")
+    assert comparison.to_markdown() in saved[1]["text"]
+    # Each file as sent to the page, in the data folder's exports and nowhere else in it.
+    written = {path: path.read_bytes().decode() for path in data.rglob("*") if path.is_file()}
+    assert written == {data / "exports" / s["name"]: s["text"] for s in saved}
+    # The side panel's filters count, as they do for Ask: no tide paper from 2022.
+    *_, in_2022 = compare(QUESTION, Session(), 5, "2022", "", "", 0)
+    assert TIDES not in [row.paper.title for row in in_2022.rows]
+
+
+def test_compare_warns_of_an_empty_question_and_says_when_there_is_nothing_to_compare(
+    tiny_app: gr.Blocks, tmp_path: Path
+) -> None:
+    compare, export_csv = handlers(tiny_app, "compare", "export_csv")
+    with pytest.warns(UserWarning, match=re.escape(EMPTY_QUESTION)):
+        assert compare("   ", Session(), 5, *PANEL) == (gr.skip(),) * 5  # as Ask warns
+
+    _, table, exports, cards, comparison = compare(
+        "What is the best recipe for sourdough bread?", Session(), 5, *PANEL
+    )
+
+    assert NOTHING_TO_COMPARE in visible(table) and not exports.visible and cards == ""
+    for nothing in (comparison, None):
+        with pytest.warns(UserWarning, match=re.escape(APP_NOTHING_COMPARED)):
+            assert export_csv(nothing) is None
+    assert not (tmp_path / "exports").exists()

@@ -3,16 +3,19 @@
 
 One app over the bundled digest (a real question, its citations and cards, the Papers and Map
 tabs, the landing page, filters, feedback, what was searched, Stop and the local model's
-answer, and the README's screenshot), one over the tiny digest plus a paper whose title is an
-HTML tag, which must show as text everywhere, and one that adds a paper whose title and
-abstract are Markdown naming a local server that counts its hits: the page must show that
-Markdown as text and never call the server. Every request the page makes is recorded: the app
-must load nothing from outside this machine. The last app also runs with its own Gradio cache
-folder (GRADIO_TEMP_DIR), where a conversation export must never land.
+answer, a comparison of papers, and the README's screenshots), one over the tiny digest plus
+a paper whose title is an HTML tag, which must show as text everywhere, and one that adds a
+paper whose title and abstract are Markdown naming a local server that counts its hits: the
+page must show that Markdown as text and never call the server. Every request the page makes
+is recorded: the app must load nothing from outside this machine. The last app also runs
+with its own Gradio cache folder (GRADIO_TEMP_DIR), where no export (a conversation, a
+comparison) may ever land.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import threading
 from collections.abc import Iterator
@@ -22,21 +25,32 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Download, Locator, Page, expect, sync_playwright
 from test_app import XSS_TITLE, YEAR_CHIP, YEAR_QUESTION, free_port
 
 from app import build_app, serve
 from rag import Pipeline
 from rag.answer.backends import available_modes
+from rag.answer.compare import COLUMNS
 from rag.config import PROJECT_ROOT, bundled_digests, get_settings
-from rag.ingest.digest import paper_id_for
-from rag.texts import APP_MODE_DEMO, APP_MODEL_STOPPED, APP_SEARCHED, APP_STOPPED
+from rag.ingest.digest import load_digests, paper_id_for
+from rag.texts import (
+    APP_COMPARE_CSV,
+    APP_COMPARE_MARKDOWN,
+    APP_COMPARISON,
+    APP_MODE_DEMO,
+    APP_MODEL_STOPPED,
+    APP_SEARCHED,
+    APP_STOPPED,
+)
 from rag.ui.chat import EXAMPLES
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = PROJECT_ROOT / "docs" / "screenshot.png"
+COMPARE_SCREENSHOT = PROJECT_ROOT / "docs" / "compare.png"
+COMPARE_QUESTION = "Compare the papers that fix entropy collapse in RL"
 QUESTION = "Does accumulating real data prevent model collapse?"
 ANSWER_TIMEOUT_MS = 90_000
 LOAD_MS = 30_000  # the catalogue and map load while the CPU may be busy answering
@@ -183,9 +197,10 @@ def markdown_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MarkdownA
 
 
 def open_app(
-    browser: Browser, url: str, viewport: dict[str, int] = DESKTOP
+    browser: Browser, url: str, viewport: dict[str, int] = DESKTOP, question: str = ""
 ) -> tuple[Page, list[str]]:
-    """A fresh page on the app, recording every request that leaves this machine."""
+    """A fresh page on the app, recording every request that leaves this machine; with
+    `question`, once it has been answered."""
     page = browser.new_page(viewport=viewport)
     outside: list[str] = []
     local = (url.rstrip("/"), "data:", "blob:")
@@ -193,21 +208,41 @@ def open_app(
     page.on("dialog", lambda d: pytest.fail(f"the page opened a dialog: {d.message}"))
     page.goto(url)
     expect(page.locator("#question textarea")).to_be_visible()
+    if question:
+        ask(page, question)
     return page, outside
 
 
-def ask(page: Page, question: str) -> None:
+def send(page: Page, question: str) -> Locator:
+    """Type `question` and press Enter; the question box."""
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
+    return box
+
+
+def ask(page: Page, question: str) -> None:
+    send(page, question)
     expect(page.locator("#chat .source-card").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+
+
+def download(page: Page, button: str) -> tuple[Download, str]:
+    """Click `button` and wait for the file the page saves: the download and its text."""
+    with page.expect_download() as started:
+        page.get_by_role("button", name=button).click()
+    return started.value, Path(started.value.path()).read_text(encoding="utf-8")
+
+
+def cached_with(app: MarkdownApp, text: str) -> list[Path]:
+    """The files in the app's Gradio cache folder that hold `text`."""
+    cached = [path for path in app.cache.rglob("*") if path.is_file()]
+    return [path for path in cached if text in path.read_text(errors="replace")]
 
 
 def test_a_question_gets_a_cited_answer_with_source_cards_and_the_tabs_work(
     browser: Browser, bundled_app: str
 ) -> None:
-    page, outside = open_app(browser, bundled_app)
-    ask(page, QUESTION)
+    page, outside = open_app(browser, bundled_app, question=QUESTION)
 
     answer = page.locator("#chat .message").last
     expect(answer).to_contain_text("model collapse")
@@ -246,8 +281,7 @@ def test_a_question_gets_a_cited_answer_with_source_cards_and_the_tabs_work(
 def test_a_filter_read_from_the_question_is_a_chip_that_removing_asks_again_without(
     browser: Browser, bundled_app: str
 ) -> None:
-    page, outside = open_app(browser, bundled_app)
-    ask(page, YEAR_QUESTION)
+    page, outside = open_app(browser, bundled_app, question=YEAR_QUESTION)
     chips = page.locator("#filter-chips")
     year_chip = chips.locator(".token", has_text=YEAR_CHIP)
     expect(year_chip).to_be_visible()
@@ -272,11 +306,15 @@ LOCAL_MODEL = pytest.mark.skipif(
 )
 
 
-def choose_the_local_model(page: Page) -> None:
+def ask_the_local_model(browser: Browser, url: str, question: str) -> Page:
+    """A page that has sent `question` to the local model."""
+    page, _ = open_app(browser, url)
     page.get_by_label("Answer mode").click()
     option = page.get_by_role("option", name="llamacpp")
     expect(option).to_contain_text(APP_MODE_DEMO)  # named for what it is
     option.click()
+    send(page, question)
+    return page
 
 
 @LOCAL_MODEL
@@ -284,11 +322,7 @@ def test_stop_while_the_local_model_writes_ends_cleanly_and_frees_the_model(
     browser: Browser, bundled_app: str
 ) -> None:
     # The local model writes for tens of seconds on two cores, so the click lands mid-answer.
-    page, _ = open_app(browser, bundled_app)
-    choose_the_local_model(page)
-    box = page.locator("#question textarea")
-    box.fill(QUESTION)
-    box.press("Enter")
+    page = ask_the_local_model(browser, bundled_app, QUESTION)
     page.wait_for_function(MODEL_WRITING.format(count=1), timeout=ANSWER_TIMEOUT_MS)
 
     page.locator("#stop").click()
@@ -299,8 +333,7 @@ def test_stop_while_the_local_model_writes_ends_cleanly_and_frees_the_model(
     assert "▍" not in chat.inner_text() and chat.locator(".model-writing").count() == 0
     expect(chat.locator(".source-card").first).to_be_visible()  # the extractive answer's
     # The stopped generation let go of the model: the next question reaches it.
-    box.fill("What is neural collapse?")
-    box.press("Enter")
+    send(page, "What is neural collapse?")
     page.wait_for_function(MODEL_WRITING.format(count=2), timeout=ANSWER_TIMEOUT_MS)
     page.locator("#stop").click()
     expect(chat.locator(".stopped")).to_have_count(2, timeout=10_000)
@@ -311,11 +344,7 @@ def test_stop_while_the_local_model_writes_ends_cleanly_and_frees_the_model(
 def test_the_local_models_answer_never_takes_away_text_the_reader_has_seen(
     browser: Browser, bundled_app: str
 ) -> None:
-    page, _ = open_app(browser, bundled_app)
-    choose_the_local_model(page)
-    box = page.locator("#question textarea")
-    box.fill(QUESTION)
-    box.press("Enter")
+    page = ask_the_local_model(browser, bundled_app, QUESTION)
     seen: set[str] = set()
     cards_while_writing = False
     chat = page.locator("#chat")
@@ -336,9 +365,7 @@ def test_the_local_models_answer_never_takes_away_text_the_reader_has_seen(
 
 def test_a_question_outside_the_digest_says_so(browser: Browser, bundled_app: str) -> None:
     page, _ = open_app(browser, bundled_app)
-    box = page.locator("#question textarea")
-    box.fill("What is the best recipe for sourdough bread?")
-    box.press("Enter")
+    send(page, "What is the best recipe for sourdough bread?")
 
     expect(page.locator("#chat .not-covered")).to_contain_text(
         "does not cover", timeout=ANSWER_TIMEOUT_MS
@@ -346,8 +373,7 @@ def test_a_question_outside_the_digest_says_so(browser: Browser, bundled_app: st
 
 
 def test_a_title_with_an_html_tag_shows_as_text(browser: Browser, hostile_app: str) -> None:
-    page, _ = open_app(browser, hostile_app)
-    ask(page, "Does label smoothing slow down neural collapse?")
+    page, _ = open_app(browser, hostile_app, question=DIRECT_QUESTION)
 
     expect(page.locator("#chat .source-title").first).to_have_text(XSS_TITLE)
     page.get_by_role("tab", name="Papers").click()
@@ -363,10 +389,8 @@ def test_markdown_in_digest_text_shows_as_text_and_the_page_fetches_nothing_it_n
     server = markdown_app.server.url
     # Each question in a session of its own: the direct answer quotes the abstract's image
     # sentence, the list answer bolds both titles (a follow-up would be answered differently).
-    direct, direct_outside = open_app(browser, markdown_app.url)
-    ask(direct, DIRECT_QUESTION)
-    page, outside = open_app(browser, markdown_app.url)
-    ask(page, LIST_QUESTION)
+    direct, direct_outside = open_app(browser, markdown_app.url, question=DIRECT_QUESTION)
+    page, outside = open_app(browser, markdown_app.url, question=LIST_QUESTION)
     for summary in [*direct.locator("#chat summary").all(), *page.locator("#chat summary").all()]:
         summary.click()
     page.get_by_role("tab", name="Papers").click()
@@ -409,23 +433,20 @@ def test_markdown_in_digest_text_shows_as_text_and_the_page_fetches_nothing_it_n
 def test_an_export_downloads_in_its_own_session_only_and_stays_in_the_data_folder(
     browser: Browser, markdown_app: MarkdownApp
 ) -> None:
-    page, outside = open_app(browser, markdown_app.url)
-    ask(page, DIRECT_QUESTION)
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Export conversation as Markdown").click()
+    page, outside = open_app(browser, markdown_app.url, question=DIRECT_QUESTION)
 
-    text = Path(download.value.path()).read_text(encoding="utf-8")
+    saved_file, text = download(page, "Export conversation as Markdown")
+
     assert text.startswith("# Digest QA conversation") and DIRECT_QUESTION in text
     saved = [
         path
         for path in (markdown_app.data / "exports").glob("*.md")
         if path.read_text(encoding="utf-8") == text
     ]
-    assert [path.name for path in saved] == [download.value.suggested_filename]
-    cached = [path for path in markdown_app.cache.rglob("*") if path.is_file()]
-    assert not [path for path in cached if DIRECT_QUESTION in path.read_text(errors="replace")]
+    assert [path.name for path in saved] == [saved_file.suggested_filename]
+    assert cached_with(markdown_app, DIRECT_QUESTION) == []
     # Another client, without this page's session, has no address to fetch it from.
-    assert not download.value.url.startswith("http")
+    assert not saved_file.url.startswith("http")
     for name in (saved[0], saved[0].name, f"exports/{saved[0].name}"):
         anonymous = httpx.get(f"{markdown_app.url}gradio_api/file={name}")
         assert anonymous.status_code == 403 and DIRECT_QUESTION not in anonymous.text
@@ -462,8 +483,7 @@ def test_the_landing_page_gives_the_digest_in_a_line_and_its_examples_ask_on_cli
 def test_no_label_covers_an_answer_and_the_question_stays_in_view_above_it(
     browser: Browser, bundled_app: str, viewport: dict[str, int]
 ) -> None:
-    page, _ = open_app(browser, bundled_app, viewport)
-    ask(page, LIST_ANSWER)
+    page, _ = open_app(browser, bundled_app, viewport, question=LIST_ANSWER)
     expect(page.locator("#chat .source-card").last).to_be_attached()
     page.wait_for_timeout(500)  # the chat has brought the question to its top
 
@@ -483,12 +503,9 @@ def test_no_label_covers_an_answer_and_the_question_stays_in_view_above_it(
 def test_a_follow_up_shows_what_was_searched_and_new_topic_asks_without_the_history(
     browser: Browser, bundled_app: str
 ) -> None:
-    page, _ = open_app(browser, bundled_app)
-    ask(page, "What is neural collapse?")
+    page, _ = open_app(browser, bundled_app, question="What is neural collapse?")
     expect(page.locator("#chat .answer-query")).to_have_count(0)
-    box = page.locator("#question textarea")
-    box.fill("How do they measure it?")
-    box.press("Enter")
+    box = send(page, "How do they measure it?")
     searched = page.locator("#chat .answer-query")
     expect(searched).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
     expect(searched).to_contain_text(f"{APP_SEARCHED} How do they measure it? — What is neural")
@@ -506,8 +523,7 @@ def test_a_follow_up_shows_what_was_searched_and_new_topic_asks_without_the_hist
 def test_source_cards_grade_relevance_mark_an_inferred_year_once_and_the_matching_sentence(
     browser: Browser, bundled_app: str
 ) -> None:
-    page, _ = open_app(browser, bundled_app)
-    ask(page, YEAR_QUESTION)
+    page, _ = open_app(browser, bundled_app, question=YEAR_QUESTION)
     cards = page.locator("#chat .source-card")
     expect(cards.first).to_be_visible()
 
@@ -524,8 +540,7 @@ def test_source_cards_grade_relevance_mark_an_inferred_year_once_and_the_matchin
 def test_filters_from_the_panel_and_the_question_show_in_one_place(
     browser: Browser, bundled_app: str
 ) -> None:
-    page, _ = open_app(browser, bundled_app)
-    ask(page, YEAR_QUESTION)
+    page, _ = open_app(browser, bundled_app, question=YEAR_QUESTION)
     chips = page.locator("#filter-chips .token")
     expect(chips).to_have_text([YEAR_CHIP])
 
@@ -539,8 +554,7 @@ def test_filters_from_the_panel_and_the_question_show_in_one_place(
 def test_a_rating_opens_the_comment_box_in_view_and_warnings_offer_no_thumbs(
     browser: Browser, bundled_app: str
 ) -> None:
-    page, _ = open_app(browser, bundled_app)
-    ask(page, QUESTION)
+    page, _ = open_app(browser, bundled_app, question=QUESTION)
     page.locator("#chat").get_by_role("button", name="Dislike").last.click()
 
     feedback = page.locator("#feedback")
@@ -616,9 +630,7 @@ def test_a_stopped_answer_never_shows_the_cursor_and_ends_with_stopped(
     # An extractive answer is over in about a second: Stop is clicked as soon as the first
     # words show, and if the answer wins the race it must at least be whole.
     page, _ = open_app(browser, bundled_app)
-    box = page.locator("#question textarea")
-    box.fill(LIST_ANSWER)
-    box.press("Enter")
+    send(page, LIST_ANSWER)
     # Wait for the first words or, when the answer was quicker than the poll, its cards.
     page.wait_for_function(
         "() => { const chat = document.querySelector('#chat');"
@@ -633,3 +645,102 @@ def test_a_stopped_answer_never_shows_the_cursor_and_ends_with_stopped(
     assert stopped == 1 or chat.locator(".source-card").count() > 0
     if stopped:
         expect(chat.locator(".stopped")).to_have_text(APP_STOPPED)
+
+
+# --- Compare -------------------------------------------------------------------------------------
+
+
+def compare(page: Page, question: str) -> Locator:
+    """Compare the papers on `question`; the comparison's rows, once shown."""
+    page.locator("#question textarea").fill(question)
+    page.locator("#compare").click()
+    rows = page.locator("#comparison table.comparison-table tbody tr")
+    expect(rows.first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    return rows
+
+
+# For the README's screenshot of a comparison: the table and its export buttons with a margin,
+# without the source cards below them (`undo` puts the page back).
+FRAME_THE_TABLE = """
+(panel, undo) => {
+  panel.style.padding = undo ? '' : '12px';
+  document.querySelector('#comparison-cards').style.display = undo ? '' : 'none';
+}
+"""
+
+
+def save_comparison_screenshot(page: Page) -> None:
+    panel = page.locator("#comparison-panel")
+    panel.evaluate(FRAME_THE_TABLE, False)
+    panel.screenshot(path=str(COMPARE_SCREENSHOT))
+    panel.evaluate(FRAME_THE_TABLE, True)
+
+
+def test_compare_shows_the_theme_s_papers_side_by_side_linked_to_cards_with_a_csv_export(
+    browser: Browser, bundled_app: str
+) -> None:
+    page, outside = open_app(browser, bundled_app)
+    page.locator(".sidebar.open .toggle-button").click()  # the chat as wide as it gets
+    rows = compare(page, COMPARE_QUESTION)
+
+    expect(page.locator("#comparison-panel")).to_be_in_viewport()  # brought into view
+    digest = {paper.paper_id: paper.title for paper in load_digests(bundled_digests())}
+    cited = [row.get_attribute("data-paper") for row in rows.all()]
+    titles = rows.locator(".compared-title").all_inner_texts()
+    assert len(cited) >= 2 and titles == [digest[paper_id] for paper_id in cited]
+    assert all("ntropy" in title for title in titles[:2])
+    table = page.locator("#comparison table.comparison-table")
+    assert table.evaluate("(t) => t.scrollWidth <= t.parentElement.clientWidth")  # it fits
+    assert page.locator("#question textarea").input_value() == COMPARE_QUESTION  # still there
+    save_comparison_screenshot(page)
+    cite = rows.nth(1).locator("a.cite")
+    cite.click()
+    card = page.locator(f"#comparison-cards {cite.get_attribute('href')}")
+    expect(card).to_be_in_viewport()
+    expect(card.locator(".source-title")).to_have_text(titles[1])
+    expect(card.locator(".source-used mark").first).to_be_visible()
+
+    saved, text = download(page, APP_COMPARE_CSV)
+
+    assert saved.suggested_filename.endswith(".csv")
+    table_rows = list(csv.reader(io.StringIO(text)))
+    assert table_rows[0] == ["number", "title", *COLUMNS]
+    assert [row[:2] for row in table_rows[1:]] == [[str(n), t] for n, t in enumerate(titles, 1)]
+    assert outside == []
+
+
+def test_compare_sits_in_the_question_row_and_its_table_fits_the_chat_s_width(
+    browser: Browser, bundled_app: str
+) -> None:
+    for size in (PHONE, LAPTOP):
+        page, _ = open_app(browser, bundled_app, size)
+        for button in ("#ask", "#compare", "#new-topic", "#stop"):  # all in the first screen
+            expect(page.locator(button)).to_be_in_viewport(ratio=1)
+
+        rows = compare(page, COMPARE_QUESTION)
+
+        for selector in ("#comparison .comparison-scroll", "body"):  # no sideways scrolling
+            assert page.locator(selector).evaluate("(e) => e.scrollWidth <= e.clientWidth")
+        first, second = rows.nth(0).bounding_box(), rows.nth(1).bounding_box()
+        assert first and second and first["y"] + first["height"] <= second["y"] + 1, size
+        page.close()
+
+
+def test_a_comparison_shows_digest_markup_as_text_and_exports_only_to_the_data_folder(
+    browser: Browser, markdown_app: MarkdownApp
+) -> None:
+    page, outside = open_app(browser, markdown_app.url)
+    rows = compare(page, LIST_QUESTION)
+
+    titles = rows.locator(".compared-title").all_inner_texts()
+    assert MARKDOWN_TITLE in titles and XSS_TITLE in titles
+    panel = page.locator("#comparison-panel")
+    assert panel.locator(":is(img, code, em, a:not(.cite))").count() == 0
+    saved, text = download(page, APP_COMPARE_MARKDOWN)
+
+    assert text.startswith(f"# {APP_COMPARISON}: {LIST_QUESTION}") and "| paper |" in text
+    exported = markdown_app.data / "exports" / saved.suggested_filename
+    assert exported.read_text(encoding="utf-8") == text
+    assert cached_with(markdown_app, LIST_QUESTION) == []
+    page.wait_for_timeout(500)  # any image the table would load has been asked for
+    assert markdown_app.server.hits == [] and outside == []

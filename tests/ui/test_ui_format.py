@@ -1,7 +1,7 @@
 """The app's markup for what a reader asked to see: what was searched, relevance that means
 something, the year marked once when inferred, the sentence that matched the question,
-verdicts on a model's sentences, the sortable Papers table and the digest's overview line.
-All pure: records in, HTML out."""
+verdicts on a model's sentences, the sortable Papers table, the digest's overview line and
+the comparison table. All pure: records in, HTML out."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import datetime as dt
 import html
 import re
 
+from rag.answer.compare import NOT_STATED, compare_papers
 from rag.records import Answer, Citation, Paper, Sentence, Source
 from rag.texts import (
     APP_MODEL_STOPPED,
@@ -16,10 +17,13 @@ from rag.texts import (
     APP_SENTENCE_UNSUPPORTED,
     APP_STOPPED,
     APP_YEAR_INFERRED,
+    NOTHING_TO_COMPARE,
 )
 from rag.ui.format import (
     PaperSort,
     answer_html,
+    comparison_cards_html,
+    comparison_html,
     escape,
     matching_sentence,
     meta_line,
@@ -234,3 +238,84 @@ def test_the_overview_says_how_many_papers_which_years_and_topics_and_names_the_
     assert "Papers" in line and "Map" in line
     assert "largest topics" not in visible(overview_html(papers))
     assert "agent &#60;b&#62; (8)" in overview_html(papers, [("agent <b>", 8)])
+
+
+# --- the comparison table ------------------------------------------------------------------------
+
+SORTING = Paper(
+    "sorting",
+    "Sparse Lattice Sorting for Quantum Annealers",
+    "Quantum annealers sort poorly. We introduce a sorting algorithm that encodes keys on a "
+    "sparse lattice. Experiments on simulated hardware show that it improves success to 98 "
+    "percent on 64 keys.",
+    published=dt.date(2022, 10, 29),
+    upvotes=7,
+)
+THEORY = Paper(
+    "theory",
+    "Neural Collapse in Deep Linear Networks",
+    "Modern deep networks perform well on many tasks. We prove that global solutions exhibit "
+    "neural collapse across the linear layers.",
+)
+
+
+def test_a_comparison_is_a_table_whose_numbers_link_to_cards_marking_the_quoted_sentences() -> None:
+    comparison = compare_papers("Compare sorting and collapse", [SORTING, THEORY])
+
+    table, cards = comparison_html(comparison), comparison_cards_html(comparison)
+
+    headers = re.findall(r'<th scope="col" class="col-\w+">([^<]*)</th>', table)
+    assert headers == [
+        "Paper",
+        "Proposes or studies",
+        "Evaluated on",
+        "Headline result",
+        "Date",
+        "Upvotes",
+    ]
+    rows = [visible(row) for row in re.findall(r"<tbody>.*</tbody>", table)[0].split("</tr>")[:-1]]
+    assert rows[0].startswith(f"[1] {SORTING.title}We introduce a sorting algorithm")
+    assert rows[0].endswith("2022-10-297") and "improves success to 98 percent" in rows[0]
+    assert rows[1].startswith(f"[2] {THEORY.title}We prove") and rows[1].endswith("undated0")
+    assert visible(table).count(f"({NOT_STATED})") == 2  # what the theory paper does not state
+    assert "Compare sorting and collapse" in visible(table) and "2 papers" in visible(table)
+    # Each number links to its paper's card, which marks the sentences the row's cells quote.
+    for number, paper in ((1, SORTING), (2, THEORY)):
+        assert f'<a class="cite" href="#cmp-{number}" data-cite="{number}">[{number}]</a>' in table
+        card = cards.split(f'id="cmp-{number}"')[1].split('<div class="source-card"')[0]
+        assert f'data-paper="{paper.paper_id}"' in cards and paper.title in visible(card)
+        marked = [visible(m) for m in re.findall(r"<mark>(.*?)</mark>", card)]
+        row = comparison.rows[number - 1]
+        assert {c.sentence for c in row.cells if c.filled} <= set(marked)
+
+
+def test_a_comparison_without_papers_says_there_is_nothing_to_compare() -> None:
+    empty = compare_papers("Compare bread recipes", [])
+
+    assert NOTHING_TO_COMPARE in visible(comparison_html(empty))
+    assert "<table" not in comparison_html(empty) and comparison_cards_html(empty) == ""
+
+
+def test_digest_text_in_a_comparison_is_escaped_as_html_and_markdown() -> None:
+    hostile = Paper(
+        "hostile",
+        XSS_TITLE,
+        'Label smoothing slows collapse. We propose **SMOOTH** ![x](http://host/p.png) "fix"; '
+        "it is long enough to be cut: "
+        + "a clause " * 30
+        + ". Experiments on <b>CIFAR</b> show [the code](http://host/c) improves accuracy.",
+    )
+    comparison = compare_papers("<script>alert(1)</script> compare", [hostile])
+
+    shown = comparison_html(comparison) + comparison_cards_html(comparison)
+
+    assert "<img" not in shown and "<script" not in shown and "<b>" not in shown
+    assert not re.search(r"<a (?!class=\"cite\")", shown)  # no link but the citation's
+    assert "**" not in shown and "](" not in shown and "![" not in shown  # inert as Markdown
+    text = visible(shown)
+    assert XSS_TITLE in text and "<script>alert(1)</script> compare" in text
+    assert "We propose **SMOOTH** ![x](http://host/p.png)" in text
+    assert "Experiments on <b>CIFAR</b>" in text
+    # A cell cut from a longer sentence shows the sentence on hover, escaped in the attribute.
+    hover = re.findall(r' title="([^"]*)"', comparison_html(comparison))
+    assert any(html.unescape(h).startswith("We propose **SMOOTH**") for h in hover)
