@@ -35,7 +35,6 @@ Design:
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
@@ -55,9 +54,6 @@ from rag.texts import (
     APP_COMMENT_PLACEHOLDER,
     APP_COMMENT_SAVED,
     APP_COMPARE,
-    APP_COMPARE_CSV,
-    APP_COMPARE_MARKDOWN,
-    APP_COMPARISON,
     APP_FILTERS_HELP,
     APP_FILTERS_LABEL,
     APP_NEW_TOPIC,
@@ -67,13 +63,12 @@ from rag.texts import (
     APP_RATE_FIRST,
     APP_RATED,
 )
+from rag.ui.compare import SHOW_COMPARISON, ComparisonView, build_comparison, save_comparison
 from rag.ui.feedback import (
-    EXPORT_FOLDER,
     MAX_COMMENT_CHARS,
     append_feedback,
     conversation_markdown,
     feedback_for,
-    inside,
     save_export,
 )
 from rag.ui.format import (
@@ -99,7 +94,6 @@ from rag.ui.session import (
     active_chips,
     kept_question_labels,
 )
-from rag.ui.style import COMPARISON_NARROW_CSS
 
 EXAMPLES = [
     "What is neural collapse?",
@@ -141,21 +135,6 @@ CHAT_SCROLL = """
   for (const name of ['wheel', 'touchmove', 'keydown']) {
     document.addEventListener(name, () => { target = -1; }, {passive: true});
   }
-}
-"""
-# A new comparison is scrolled into view once drawn: it sits below the question row, out of
-# sight in a short window. One already seen (a Compare that only warned) is left where it is.
-SHOW_COMPARISON = """
-() => {
-  let tries = 0;
-  const show = () => {
-    const table = document.querySelector('#comparison .comparison');
-    if (!table) { if (tries++ < 20) setTimeout(show, 50); return; }
-    if (table.dataset.seen) return;
-    table.dataset.seen = 'yes';
-    document.querySelector('#comparison-panel').scrollIntoView({block: 'start'});
-  };
-  setTimeout(show, 50);
 }
 """
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
@@ -530,30 +509,6 @@ class ChatHandlers:
         return {"name": save_export(self.data_dir, markdown).name, "text": markdown}
 
 
-def comparison_markdown(comparison: Comparison) -> str:
-    """The comparison as a Markdown file: what was compared as its title, then the table."""
-    return f"# {APP_COMPARISON}: {comparison.question}\n\n{comparison.to_markdown()}\n"
-
-
-# A comparison's exports by file suffix: media type and text.
-COMPARISON_EXPORTS: dict[str, tuple[str, Callable[[Comparison], str]]] = {
-    "csv": ("text/csv", Comparison.to_csv),
-    "md": ("text/markdown", comparison_markdown),
-}
-
-
-def save_comparison(folder: Path, comparison: Comparison, suffix: str) -> dict[str, str]:
-    """Write the comparison as `suffix` ("csv" or "md") under `folder/exports/`; returns what
-    the page saves: the file's name, its text and media type."""
-    media, render = COMPARISON_EXPORTS[suffix]
-    text = render(comparison)
-    name = f"comparison-{dt.datetime.now():%Y%m%d-%H%M%S-%f}.{suffix}"
-    path = inside(folder, f"{EXPORT_FOLDER}/{name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return {"name": path.name, "text": text, "type": media}
-
-
 def close_feedback() -> Any:
     return gr.Row(visible=False)
 
@@ -584,24 +539,6 @@ class FeedbackView:
     note: gr.Textbox
     send: gr.Button
     close: gr.Button
-
-
-@dataclass(frozen=True)
-class ComparisonView:
-    """The comparison under the question row: hidden until the first Compare."""
-
-    panel: gr.Column
-    table: gr.HTML
-    exports: gr.Row
-    csv: gr.Button
-    markdown: gr.Button
-    cards: gr.HTML
-    shown: gr.State  # the Comparison on show, for its exports
-
-    @property
-    def outputs(self) -> list[Any]:
-        """What `ChatHandlers.compare` updates, in its order."""
-        return [self.panel, self.table, self.exports, self.cards, self.shown]
 
 
 @dataclass(frozen=True)
@@ -658,7 +595,7 @@ def build_chat_tab() -> ChatView:
     exported = gr.JSON(visible=False)
     return ChatView(
         chatbot, feedback, chips, question, ask, compare, new_topic, stop, export, exported,
-        _build_comparison(),
+        build_comparison(),
     )  # fmt: skip
 
 
@@ -699,17 +636,6 @@ def _build_filters() -> gr.Dropdown:
             scale=1,
             elem_id="filter-chips",
         )
-
-
-def _build_comparison() -> ComparisonView:
-    # Below the question row, so the chat and the question keep their place on the page.
-    with gr.Column(visible=False, elem_id="comparison-panel") as panel:
-        table = gr.HTML("", elem_id="comparison", min_height=0, css_template=COMPARISON_NARROW_CSS)
-        with gr.Row(visible=False, elem_id="comparison-exports") as exports:
-            csv = gr.Button(APP_COMPARE_CSV, size="sm", scale=0, min_width=150)
-            markdown = gr.Button(APP_COMPARE_MARKDOWN, size="sm", scale=0, min_width=170)
-        cards = gr.HTML("", elem_id="comparison-cards", min_height=0)
-    return ComparisonView(panel, table, exports, csv, markdown, cards, gr.State(None))
 
 
 def wire_chat(view: ChatView, panel: Panel, handlers: ChatHandlers, session: gr.State) -> None:
