@@ -74,6 +74,8 @@ _NUMBER = re.compile(r"\d")
 _OWN_WORK = re.compile(rf"\b(?:{_THE_PAPER}|our)\b", re.I)
 # LaTeX left in scraped abstracts ("\\footnote{Our code is ...}") is not the paper's words.
 _LATEX = re.compile(r"\s*\\[a-z]+\{[^}]*\}?")
+# LaTeX's escaped characters ("4\\%") read as themselves.
+_LATEX_ESCAPE = re.compile(r"\\([%&_$#])")
 # A named thing: an acronym, a CamelCase name or a name with digits ("ALFWorld", "AIME24").
 _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][\w-]*|[A-Za-z]+-?\d[\w.-]*)\b")
 MAX_CELL_CHARS = 240
@@ -241,12 +243,24 @@ def _cell(sentence: str, score: Score) -> Cell:
     short): a cell is read across a row, so long sentences are cut at ';' or ':'."""
     if not sentence:
         return Cell("")
-    sentence = _LATEX.sub("", sentence).strip()
+    sentence = _LATEX_ESCAPE.sub(r"\1", _LATEX.sub("", sentence)).strip()
     if len(sentence) <= MAX_CELL_CHARS:
         return Cell(sentence, sentence)
-    clauses = [c.strip() for c in re.split(r"[;:]\s+", sentence) if c.strip()]
+    clauses = [c.strip() for c in _clauses(sentence) if c.strip()]
     cued = [c for c in clauses if score(c) > 0] or clauses
     return Cell(cued[0], sentence)
+
+
+def _clauses(sentence: str) -> list[str]:
+    """`sentence` cut at each ';' or ':' that is followed by a space and stands outside
+    brackets: "(e.g., GPT-5: 4%)" is one aside, not two clauses."""
+    clauses, start, depth = [], 0, 0
+    for i, char in enumerate(sentence):
+        depth += (char in "([{") - (char in ")]}")
+        if char in ";:" and depth <= 0 and sentence[i + 1 : i + 2].isspace():
+            clauses.append(sentence[start:i])
+            start = i + 1
+    return [*clauses, sentence[start:]]
 
 
 def cell_scores(comparisons: Sequence[Comparison], support: Support) -> dict[str, float]:

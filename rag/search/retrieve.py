@@ -26,6 +26,8 @@ from rag.records import Paper, Source
 from rag.search.keyword import KeywordIndex
 
 RRF_K = 60
+# How far the best keyword match must outscore the next for its words to be its own.
+KEYWORD_LEAD = 2.0
 MODES = RETRIEVAL_MODES
 
 
@@ -44,6 +46,15 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) ->
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
     return fused
+
+
+def keyword_lead(ranking: Sequence[str], scores: Mapping[str, float]) -> str | None:
+    """The keyword ranking's first paper when its BM25 score is `KEYWORD_LEAD` times every
+    other's or more (None otherwise)."""
+    if not ranking:
+        return None
+    runner_up = scores[ranking[1]] if len(ranking) > 1 else 0.0
+    return ranking[0] if scores[ranking[0]] >= KEYWORD_LEAD * runner_up else None
 
 
 class HybridRetriever(BaseRetriever):
@@ -98,6 +109,10 @@ class HybridRetriever(BaseRetriever):
         if self.mode != "dense":
             keyword_ranking, keyword_scores = self._keyword_ranking(query, allowed)
         fused = reciprocal_rank_fusion([list(dense), keyword_ranking])
+        if lead := keyword_lead(keyword_ranking, keyword_scores):
+            # Only this paper holds the question's rarest words: as sure a match as the best
+            # dense one, which rank fusion alone would not see (it reads ranks, not margins).
+            fused[lead] += 1.0 / (RRF_K + 1)
         ranked = sorted(fused, key=lambda pid: fused[pid], reverse=True)[:k]
         # Texts are read for the papers kept only, together with every chunk of the papers
         # that keyword search alone found (their dense score is their best chunk's).
