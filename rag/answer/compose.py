@@ -384,7 +384,9 @@ def compose_extractive(
         found, vectors = lead_with_best_paper(found, vectors, lead)
     parts = [] if listing else question_parts(question)
     part_match = vectors @ encode(parts).T if parts else None
-    chosen = order_for_reading(select(found, vectors, limit, listing, part_match), lead)
+    # A list starts with the paper retrieval ranks first, as a direct answer does.
+    first = lead or sources[0].paper.paper_id
+    chosen = order_for_reading(select(found, vectors, limit, listing, part_match), first)
 
     numbers: dict[str, int] = {}
     snippets: dict[str, list[str]] = {}

@@ -23,7 +23,8 @@ THEME_KEYWORD = 0.6
 _DIGEST_NOUN = r"(?:papers?|works?|research|studies|study|articles?|entries|entry|preprints?)"
 _FRAMING = re.compile(
     rf"^\s*((is there|are there|do you have|have you got)\s+(any\s+)?({_DIGEST_NOUN}|"
-    rf"anything|something)?\b\s*|(which|what)\s+{_DIGEST_NOUN}\b\s*(is there\s+)?|"
+    rf"anything|something)?\b\s*|(which|what)\s+{_DIGEST_NOUN}\b\s*((is|are) there\s+)?|"
+    rf"what (does|do) (the |this )?(digest|{_DIGEST_NOUN}) (say|have|tell( us| me)?)\b\s*|"
     rf"list (all )?(the )?{_DIGEST_NOUN}\b\s*|(show|find|give) me\s+(the\s+)?"
     rf"({_DIGEST_NOUN}\b)?\s*)",
     re.IGNORECASE,
