@@ -20,11 +20,13 @@ THEME_KEYWORD = 0.6
 # How readers frame a search ("what research is there on ...", "which papers ..."): words
 # about the digest, not about the subject, so they only blur the search.
 # Whole words only: "which works build on X" must leave "build on X", not "s build on X".
+# "What does the digest say about X" keeps its framing: the off-topic check's share of unknown
+# words was set with such words in, and stripping them let three off-topic questions of the
+# development set through it.
 _DIGEST_NOUN = r"(?:papers?|works?|research|studies|study|articles?|entries|entry|preprints?)"
 _FRAMING = re.compile(
     rf"^\s*((is there|are there|do you have|have you got)\s+(any\s+)?({_DIGEST_NOUN}|"
     rf"anything|something)?\b\s*|(which|what)\s+{_DIGEST_NOUN}\b\s*((is|are) there\s+)?|"
-    rf"what (does|do) (the |this )?(digest|{_DIGEST_NOUN}) (say|have|tell( us| me)?)\b\s*|"
     rf"list (all )?(the )?{_DIGEST_NOUN}\b\s*|(show|find|give) me\s+(the\s+)?"
     rf"({_DIGEST_NOUN}\b)?\s*)",
     re.IGNORECASE,
