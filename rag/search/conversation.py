@@ -43,12 +43,22 @@ CARRIED_QUESTION_CHARS = 500
 
 # What points back at the conversation: a pronoun, "the paper", "the latter", or an opening
 # that carries on from the last turn ("and ...", "what about ...").
-_POINTERS = one_of("they them their theirs it its this that these those he she")
+_POINTERS = one_of("they them their theirs it its this these those he she")
 _POINTED_AT = one_of(
     "paper authors? method approach study work model one same first second latter former"
 )
 _CARRY_ON = r"^(?:and|also|what about|how about|so|then|which of|who of)\b"
-_LEANS_ON_CONTEXT = re.compile(rf"\b(?:{_POINTERS}|the {_POINTED_AT}s?)\b|{_CARRY_ON}", re.I)
+# "The papers that fix X", "the work on Y": a noun its own clause restricts names a new set.
+_RESTRICTED = r"(?!\s+(?:that|which|who|whose|where|on|about|in|into|from|with|for|by)\b)"
+# "That" points back as a demonstrative ("that paper", "what about that?", "is that ..."), not
+# as a relative or a conjunction ("the papers that fix X", "show that X").
+_THAT = (
+    rf"that(?=\s+{_POINTED_AT}s?\b|\s*[?.!,;]|\s*$)"
+    r"|(?:about|on|in|of|from|with|for|by|to|like|is|was|does|did|do)\s+that"
+)
+_LEANS_ON_CONTEXT = re.compile(
+    rf"\b(?:{_POINTERS}|{_THAT}|the {_POINTED_AT}s?\b{_RESTRICTED})\b|{_CARRY_ON}", re.I
+)
 # "Which of those ...": the follow-up picks among the papers already named ("they" usually
 # means the authors, so it does not count).
 _REFERS_TO_SET = re.compile(r"\b(those|these|of the(se|m)|among (them|those))\b", re.I)

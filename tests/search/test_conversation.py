@@ -215,3 +215,19 @@ def test_a_follow_up_carries_only_the_start_of_a_huge_previous_question():
     assert "stop reasoning" in result.query
     assert GTR.title in result.query
     assert len(result.query) < CARRIED_QUESTION_CHARS + 200
+
+
+@pytest.mark.parametrize(
+    ("question", "follows"),
+    [
+        ("Compare the papers that fix entropy collapse in reinforcement learning", False),
+        ("Which studies about protein folding report accuracy gains?", False),
+        ("Is that paper from 2024 or from an earlier year?", True),
+        ("How does that compare to the GRPO baseline in practice?", True),
+        ("Can you tell me more about that method and its evaluation?", True),
+        ("What did the paper find about its benchmark results overall?", True),
+    ],
+    ids=["relative-that", "restricted-noun", "that-paper", "does-that", "about-that", "the-paper"],
+)
+def test_that_and_the_paper_point_back_only_as_demonstratives(question: str, follows: bool):
+    assert is_follow_up(question) is follows
