@@ -243,3 +243,14 @@ def test_every_error_raised_on_purpose_shares_one_base():
     assert len(family) >= 9
     assert all(issubclass(error, rag.DigestQAError) for error in family)
     assert errors.USER_ERRORS == (rag.DigestQAError,)
+
+
+def test_a_comparison_after_another_topic_compares_the_new_theme(seed_pipeline: Pipeline):
+    asked = "Which papers deal with sycophancy in language models?"
+    answer = seed_pipeline.ask(asked)
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": answer.text}]
+    theme = "Compare the papers that fix entropy collapse in RL"
+    table = seed_pipeline.compare(theme, history=history)
+    titles = [row.paper.title for row in table.rows]
+    assert titles and all("ycophancy" not in t for t in titles)
+    assert sum("ntropy" in t for t in titles) >= 2, titles

@@ -27,7 +27,9 @@ _DIGEST_NOUN = r"(?:papers?|works?|research|studies|study|articles?|entries|entr
 _FRAMING = re.compile(
     rf"^\s*((is there|are there|do you have|have you got)\s+(any\s+)?({_DIGEST_NOUN}|"
     rf"anything|something)?\b\s*|(which|what)\s+{_DIGEST_NOUN}\b\s*((is|are) there\s+)?|"
-    rf"list (all )?(the )?{_DIGEST_NOUN}\b\s*|(show|find|give) me\s+(the\s+)?"
+    rf"list (all )?(the )?{_DIGEST_NOUN}\b\s*|"
+    # "Compare GRPO and PPO" names what it compares without a noun for papers.
+    rf"(compare|contrast) (all )?(the )?({_DIGEST_NOUN}\b)?\s*|(show|find|give) me\s+(the\s+)?"
     rf"({_DIGEST_NOUN}\b)?\s*)",
     re.IGNORECASE,
 )

@@ -72,8 +72,20 @@ def test_which_or_what_papers_and_their_verb_are_stripped(question: str, expecte
         ("Show me the papers on speculative decoding", "speculative decoding"),
         ("Find me the studies on quantum sorting", "quantum sorting"),
         ("Give me research about tidal forecasting", "tidal forecasting"),
+        ("Compare the papers that fix entropy collapse in RL", "fix entropy collapse in RL"),
+        ("compare GRPO and PPO", "GRPO and PPO"),
+        ("Contrast the studies on neural collapse", "neural collapse"),
     ],
-    ids=["list-all-the", "list", "show-me-the", "find-me-the", "give-me"],
+    ids=[
+        "list-all-the",
+        "list",
+        "show-me-the",
+        "find-me-the",
+        "give-me",
+        "compare-the-papers",
+        "compare-names",
+        "contrast",
+    ],
 )
 def test_requests_to_list_show_find_or_give_are_stripped(question: str, expected: str):
     assert search_text(question) == expected
