@@ -103,16 +103,8 @@ def check_filters(filters: object) -> dict[str, Any]:
         allowed = ", ".join(FILTER_NAMES)
         raise QuestionError(UNKNOWN_FILTER.format(names=", ".join(unknown), allowed=allowed))
     chosen = {name: value for name, value in filters.items() if value not in (None, "")}
-    query_filters(chosen)
+    explicit_filters(**chosen)  # a value that does not fit raises its QuestionError
     return chosen
-
-
-def query_filters(chosen: Mapping[str, Any]) -> QueryFilters:
-    """The filter record for checked keyword filters; bad values raise `QuestionError`."""
-    try:
-        return explicit_filters(**chosen)
-    except ValueError as error:  # the filter module's own message names field and value
-        raise QuestionError(str(error)) from None
 
 
 def check_limit(limit: object) -> int:
@@ -257,7 +249,7 @@ class DigestTools:
         if sort not in SORTS:
             raise QuestionError(UNKNOWN_SORT.format(allowed=", ".join(SORTS), value=sort))
         check_limit(limit)
-        chosen = query_filters(check_filters(filters))
+        chosen = explicit_filters(**check_filters(filters))
         found = sorted_papers(list(self._pipeline_of().papers.values()), chosen, sort)
         return {
             "total": len(found),

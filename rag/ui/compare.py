@@ -8,7 +8,6 @@ is `ChatHandlers.compare` (rag.ui.chat), which reads the question as every way o
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import gradio as gr
 
 from rag.answer.compare import Comparison
 from rag.texts import APP_COMPARE_CSV, APP_COMPARE_MARKDOWN, APP_COMPARISON
-from rag.ui.feedback import EXPORT_FOLDER, inside
+from rag.ui.feedback import save_export
 from rag.ui.style import COMPARISON_NARROW_CSS
 
 # A new comparison is scrolled into view once drawn: it sits below the question row, out of
@@ -55,10 +54,7 @@ def save_comparison(folder: Path, comparison: Comparison, suffix: str) -> dict[s
     the page saves: the file's name, its text and media type."""
     media, render = COMPARISON_EXPORTS[suffix]
     text = render(comparison)
-    name = f"comparison-{dt.datetime.now():%Y%m%d-%H%M%S-%f}.{suffix}"
-    path = inside(folder, f"{EXPORT_FOLDER}/{name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path = save_export(folder, text, kind="comparison", suffix=suffix)
     return {"name": path.name, "text": text, "type": media}
 
 

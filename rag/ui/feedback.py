@@ -112,10 +112,17 @@ def conversation_markdown(answers: Sequence[Answer], title: str = "Digest QA con
     return "\n".join(lines)
 
 
-def save_export(folder: Path, markdown: str, now: dt.datetime | None = None) -> Path:
-    """Write a conversation export under `folder/exports/`, named by its time."""
+def save_export(
+    folder: Path,
+    text: str,
+    now: dt.datetime | None = None,
+    kind: str = "conversation",
+    suffix: str = "md",
+) -> Path:
+    """Write an export (a conversation by default) under `folder/exports/`, named by its kind
+    and its time."""
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S-%f")
-    path = inside(folder, f"{EXPORT_FOLDER}/conversation-{stamp}.md")
+    path = inside(folder, f"{EXPORT_FOLDER}/{kind}-{stamp}.{suffix}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
