@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer.abstain import (
+    asked_thing,
     asks_for_names,
     credit_named_papers,
     missing_detail,
@@ -50,20 +51,28 @@ from rag.answer.facts import (
 from rag.config import Settings
 from rag.ingest.embedding import Encoder
 from rag.records import Answer, Paper, Source
-from rag.search.conversation import Message, Standalone, cited_papers, standalone_question
+from rag.search.conversation import (
+    Message,
+    Standalone,
+    cited_papers,
+    points_back,
+    standalone_question,
+)
 from rag.search.filters import QueryFilters, filter_papers
 from rag.search.keyword import tokenize
 from rag.search.query import ParsedQuestion, comparison_field, parse_question
 from rag.search.retrieve import HybridRetriever, closeness, to_sources
 from rag.search.themes import search_text, theme_members
 from rag.search.vocabulary import LISTING_STEMS
-from rag.texts import NO_AUTHOR_NAMES, UNMATCHED_TOPIC
+from rag.texts import GAP_THING, NO_AUTHOR_NAMES, THING_NOT_MENTIONED, UNMATCHED_TOPIC
 
 # Papers looked at for each name in a comparison ("the entropy mechanism paper").
 COMPARE_CANDIDATES = 5
 # A word used by at most this many papers (or this share of the digest) is rare enough to name
 # a subject.
 RARE_WORD_PAPERS, RARE_WORD_SHARE = 2, 0.02
+# Words no paper uses that make a conversation's turn a subject of its own.
+CONVERSATION_UNKNOWN_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -283,6 +292,14 @@ def compose(turn: Understood, res: Resources) -> Answer:
         answer = compose_listing(parsed, ranked, {s.paper.paper_id: s.score for s in members})
     elif off_topic(turn, res):
         answer = abstain(turn.question, turn.sources)
+    elif (thing := asked_thing(turn.question)) and not res.retriever.keyword.knows_any(thing):
+        # "Which GPU did they train on?" where no abstract mentions a GPU: none can say which.
+        on_topic = turn.sources and turn.sources[0].score >= min_relevance
+        answer = (
+            near_miss(turn.question, turn.sources, GAP_THING.format(thing=thing))
+            if on_topic
+            else abstain(turn.question, turn.sources, THING_NOT_MENTIONED.format(thing=thing))
+        )
     elif gap := missing_gap(turn.question, turn.sources):
         reason, missing = gap
         on_topic = turn.sources and turn.sources[0].score >= min_relevance
@@ -363,12 +380,29 @@ def off_topic(turn: Understood, res: Resources) -> bool:
     """Whether the question is about a subject the digest lacks although its best paper
     passes the relevance floor: many of its words occur in no paper ("speculative decoding",
     "federated learning") and the best paper is no close match. A single shared word such as
-    "collapse" lifts the cosine over the floor; the words the digest never uses say more."""
-    if turn.history or not turn.sources:
+    "collapse" lifts the cosine over the floor; the words the digest never uses say more.
+
+    Inside a conversation the question is judged by its own words and its own best match:
+    the conversation's papers, which a follow-up is searched with, would otherwise lend an
+    off-topic turn ("and mixture-of-depths?") their relevance."""
+    if not turn.sources:
         return False
     answer = res.settings.answer
-    unknown = res.retriever.keyword.unknown_share(search_text(turn.question), LISTING_STEMS)
-    return unknown >= answer.unknown_words and turn.sources[0].score < answer.confident_relevance
+    text = search_text(turn.question)
+    unknown = res.retriever.keyword.unknown_share(text, LISTING_STEMS)
+    if unknown < answer.unknown_words:
+        return False
+    best = turn.sources[0].score
+    if turn.history:
+        # A follow-up is short, so one word the abstracts do not use ("what fixes it?") is a
+        # large share of it; a new subject brings several.
+        if points_back(turn.question):
+            return False
+        if res.retriever.keyword.unknown_count(text, LISTING_STEMS) < CONVERSATION_UNKNOWN_WORDS:
+            return False
+        alone = res.retriever.search(text, k=1)
+        best = alone[0].metadata["dense"] if alone else 0.0
+    return best < answer.confident_relevance
 
 
 def named_paper(turn: Understood, res: Resources, relevant: Sequence[Source]) -> Source | None:

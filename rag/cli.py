@@ -286,18 +286,20 @@ def run_ingest(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return 0
 
 
-Threshold = tuple[str | None, str, float]
+# (question type or None, metric, bound, whether the bound is a ceiling)
+Threshold = tuple[str | None, str, float, bool]
 
 
 def parse_thresholds(items: Sequence[str], metrics: Sequence[str]) -> list[Threshold]:
-    """'mrr=0.9' and 'multi:all_gold@5=0.9' as (type or None, metric, value); an
-    `OptionError` naming the item when its metric is not one of `metrics` or its value is not
-    a number."""
+    """'mrr=0.9' and 'multi:all_gold@5=0.9' as floors, 'hasans_false_refusal_rate<=0.03' as a
+    ceiling, each (type or None, metric, value, ceiling); an `OptionError` naming the item when
+    its metric is not one of `metrics` or its value is not a number."""
     return [parse_threshold(item, metrics) for item in items]
 
 
 def parse_threshold(item: str, metrics: Sequence[str]) -> Threshold:
-    name, sep, value = item.partition("=")
+    ceiling = "<=" in item
+    name, sep, value = item.partition("<=" if ceiling else "=")
     if not sep:
         raise OptionError(f"--fail-under takes METRIC=VALUE (e.g. mrr=0.5), got {item!r}")
     kind, _, metric = name.rpartition(":")
@@ -311,13 +313,13 @@ def parse_threshold(item: str, metrics: Sequence[str]) -> Threshold:
         floor = math.nan
     if not math.isfinite(floor):
         raise OptionError(f"--fail-under {item}: the value must be a number such as 0.5")
-    return kind or None, metric, floor
+    return kind or None, metric, floor, ceiling
 
 
 def check_threshold_types(thresholds: Sequence[Threshold], types: Collection[str]) -> None:
     """An `OptionError` when a TYPE:METRIC threshold names a type no question has: its check
     could only fail."""
-    for kind, metric, _ in thresholds:
+    for kind, metric, *_ in thresholds:
         if kind is not None and kind not in types:
             raise OptionError(
                 f"--fail-under {kind}:{metric}: no question has type {kind!r}; "
@@ -327,12 +329,13 @@ def check_threshold_types(thresholds: Sequence[Threshold], types: Collection[str
 
 def failed_thresholds(summary: dict, thresholds: Sequence[Threshold]) -> list[str]:
     failures = []
-    for kind, metric, floor in thresholds:
+    for kind, metric, bound, ceiling in thresholds:
         scope = summary["by_type"].get(kind, {}) if kind else summary["overall"]
         value = scope.get(metric)
-        if value is None or value < floor:
+        if value is None or (value > bound if ceiling else value < bound):
             label = f"{kind}:{metric}" if kind else metric
-            failures.append(f"{label} = {value if value is None else round(value, 4)} < {floor}")
+            shown = value if value is None else round(value, 4)
+            failures.append(f"{label} = {shown} {'>' if ceiling else '<'} {bound}")
     return failures
 
 

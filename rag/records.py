@@ -108,6 +108,12 @@ class Answer:
     sentences: tuple[Sentence, ...] = ()
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
+    def as_message(self) -> dict[str, str]:
+        """The answer as an assistant turn of a history: its text, then a line per citation
+        ("[1] Title"), which is how a follow-up finds the papers "it" and "they" mean."""
+        cited = "\n".join(f"[{c.number}] {c.title}" for c in self.citations)
+        return {"role": "assistant", "content": f"{self.text}\n{cited}".strip()}
+
     def timed(self, step: str, seconds: float) -> Answer:
         """This answer with how long `step` took added to its timings."""
         return replace(self, timings={**self.timings, step: seconds})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli import build_parser, llm_overrides, parse_thresholds
+from rag.cli import build_parser, failed_thresholds, llm_overrides, parse_thresholds
 from rag.errors import OptionError
 from rag.eval.evaluation import threshold_metrics
 from rag.texts import NOTHING_TO_COMPARE
@@ -329,11 +329,34 @@ def test_generate_writes_its_set_to_a_file_in_a_new_folder(tmp_path: Path, tiny_
 @pytest.mark.parametrize(
     ("items", "expected"),
     [
-        (["mrr=0.5", "single:recall@5=1"], [(None, "mrr", 0.5), ("single", "recall@5", 1.0)]),
+        (
+            ["mrr=0.5", "single:recall@5=1"],
+            [(None, "mrr", 0.5, False), ("single", "recall@5", 1.0, False)],
+        ),
+        (
+            ["hasans_false_refusal_rate<=0.03", "single:strong_not_gold_share<=0.05"],
+            [
+                (None, "hasans_false_refusal_rate", 0.03, True),
+                ("single", "strong_not_gold_share", 0.05, True),
+            ],
+        ),
     ],
 )
-def test_thresholds_parse_into_type_metric_and_floor(items: list[str], expected: list):
+def test_thresholds_parse_into_type_metric_bound_and_direction(items: list[str], expected: list):
     assert parse_thresholds(items, threshold_metrics(5)) == expected
+
+
+def test_a_ceiling_fails_above_its_bound_and_a_floor_below_its_own():
+    summary = {"overall": {"mrr": 0.9, "hasans_false_refusal_rate": 0.04}, "by_type": {}}
+    thresholds = parse_thresholds(
+        ["mrr=0.95", "hasans_false_refusal_rate<=0.03"], threshold_metrics(5)
+    )
+    assert failed_thresholds(summary, thresholds) == [
+        "mrr = 0.9 < 0.95",
+        "hasans_false_refusal_rate = 0.04 > 0.03",
+    ]
+    loose = parse_thresholds(["mrr=0.9", "hasans_false_refusal_rate<=0.04"], threshold_metrics(5))
+    assert failed_thresholds(summary, loose) == []
 
 
 @pytest.mark.parametrize("item", ["mrr=nan", "mrr=inf", "mrr=", "recall@10=0.5", "=0.5"])

@@ -254,3 +254,47 @@ def test_a_comparison_after_another_topic_compares_the_new_theme(seed_pipeline: 
     titles = [row.paper.title for row in table.rows]
     assert titles and all("ycophancy" not in t for t in titles)
     assert sum("ntropy" in t for t in titles) >= 2, titles
+
+
+def asked_in_turns(pipeline: Pipeline, questions: list[str]) -> list:
+    """Each question asked with the pipeline's own earlier answers as the history."""
+    history: list[dict[str, str]] = []
+    answers = []
+    for question in questions:
+        answers.append(pipeline.ask(question, history=history))
+        history += [{"role": "user", "content": question}, answers[-1].as_message()]
+    return answers
+
+
+def test_it_after_a_top_paper_means_that_paper_turn_after_turn(seed_pipeline: Pipeline):
+    top, proposal, authors = asked_in_turns(
+        seed_pipeline,
+        ["Which is the most upvoted paper?", "What does it propose?", "How many authors wrote it?"],
+    )
+    lead = top.citations[0].title
+    assert lead == "Entropy-Guided Attention for Private LLMs"
+    assert [c.title for c in proposal.citations] == [lead]
+    assert [c.title for c in authors.citations] == [lead]
+
+
+def test_an_off_topic_turn_inside_a_conversation_is_refused_then_the_topic_resumes(
+    seed_pipeline: Pipeline,
+):
+    steering, off_topic, back = asked_in_turns(
+        seed_pipeline,
+        [
+            "Is there a paper on steering LLM agents with activations?",
+            "Tell me about mixture-of-depths routing",
+            "Back to steering: what do they steer?",
+        ],
+    )
+    assert not steering.abstained
+    assert off_topic.abstained and not off_topic.citations
+    assert not back.abstained
+    assert back.citations[0].title == steering.citations[0].title
+
+
+def test_a_question_for_a_resource_no_abstract_mentions_is_a_near_miss(seed_pipeline):
+    answer = seed_pipeline.ask("Which GPU did the GTR authors train on?")
+    assert answer.abstained
+    assert answer.text.endswith("does not give which GPU.")

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from rag.ingest.chunking import split_sentences
 from rag.records import Paper, Source
 from rag.search.keyword import name_parts, tokenize
+from rag.search.vocabulary import one_of
 from rag.texts import (
     FIGURE_NOT_GIVEN,
     GAP_AUTHOR_NAMES,
@@ -39,6 +40,7 @@ from rag.texts import (
 
 _ASKS_FOR_NAMES = re.compile(
     r"\b(who (is|are|was|were) the ([\w-]+ )?(authors?|researchers?|writers?)\b"
+    r"|who (funded|sponsored|financed|paid for)\b|\bfunding\b|\bgrants?\b|\bsponsor\w*"
     r"|names? of the authors?|authors' names|first author|last author"
     r"|which (university|universities|institutions?|institutes?|labs?)|affiliat\w*)\b",
     re.IGNORECASE,
@@ -112,6 +114,27 @@ _NUMBER = re.compile(
     r"forty|fifty|hundred|thousand|million|billion|dozen)\b",
     re.IGNORECASE,
 )
+
+
+# What an abstract names only when it says so and a reader asks by kind: the hardware, software
+# and setting of the work ("which GPU did they train on?", "what optimizer was used?").
+RESOURCES = one_of(
+    "gpus? tpus? hardware accelerators? clusters? machines? chips? optimizers? libraries "
+    "library frameworks? toolkits? compilers? programming languages? licen[cs]es? venues? "
+    "conferences? journals? countr(?:y|ies) cit(?:y|ies) hospitals? institutions? companies "
+    "company budgets? servers?"
+)
+_ASKS_WHICH = re.compile(
+    r"\b(?:which|what)\s+(?:(?:kind|type|sort)s?\s+of\s+|specific\s+|exact\s+|particular\s+)?"
+    rf"(?P<thing>{RESOURCES})\s+(?:did|do|does|was|were|is|are|has|have|had)\b",
+    re.I,
+)
+
+
+def asked_thing(question: str) -> str:
+    """The kind of thing a "which X did they ..." question asks for ("GPU"), or ""."""
+    match = _ASKS_WHICH.search(question)
+    return match.group("thing") if match else ""
 
 
 def asked_quantity(question: str) -> list[str]:

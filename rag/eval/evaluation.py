@@ -24,9 +24,10 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from rag.answer.grades import strong_papers
 from rag.answer.grounding import evidence_text
 from rag.answer.support import Support, default_support
-from rag.config import EVAL_CONFIGS
+from rag.config import EVAL_CONFIGS, AnswerSettings
 from rag.errors import OptionError
 from rag.eval.metrics import (
     abstention_summary,
@@ -81,8 +82,10 @@ def score_answer(
     records: Mapping[str, str],
     support: Support,
     k: int,
+    settings: AnswerSettings | None = None,
 ) -> dict[str, Any]:
     """Every metric that this question's fields allow, for one answer."""
+    settings = settings or AnswerSettings()
     ranked = [s.paper.paper_id for s in answer.sources]
     gold = {paper_id_for(title) for title in question.reference_titles}
     metrics: dict[str, Any] = {}
@@ -115,6 +118,14 @@ def score_answer(
     term_recall = required_term_recall(answer.text, question.required_terms)
     if term_recall is not None:
         metrics["required_term_recall"] = term_recall
+    # Right as a reader judges a turn: a gold paper among the first k when the digest can
+    # answer, a refusal when it cannot.
+    if not question.answerable:
+        metrics["right"] = float(answer.abstained)
+    elif gold:
+        metrics["right"] = float(not answer.abstained and bool(gold & set(ranked[:k])))
+    metrics["strong_ids"] = strong_papers(answer, settings)
+    metrics["strong_not_gold"] = len([p for p in metrics["strong_ids"] if p not in gold])
     metrics["outcome"] = answer_outcome(
         answer.abstained, question.answerable, bool(gold & set(cited)), term_recall
     )
@@ -146,8 +157,13 @@ def result_row(
         "answer_mode": answer.mode,
         "note": answer.note,
         "latency_s": round(seconds, 4),
+        **({"conversation": question.conversation, "turn": question.turn} if question.turn else {}),
         **metrics,
     }
+
+
+def _share_of(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -166,6 +182,7 @@ NUMERIC_METRICS = (
     "paper_citation_precision",
     "paper_citation_recall",
     "required_term_recall",
+    "right",
 )
 
 
@@ -182,6 +199,16 @@ def summarise_rows(rows: Sequence[Mapping[str, Any]], k: int) -> dict[str, Any]:
         abstention_summary([(r["answerable"], r["abstained"], r["outcome"]) for r in rows])
     )
     # Generated runs: how often the model's answer was kept rather than the extractive one.
+    # Conversations: turns after the first, where the history is the pipeline's own answers.
+    summary["later_turn_right"] = _mean(
+        r["right"] for r in rows if r.get("turn", 0) > 1 and r.get("right") is not None
+    )
+    # "Strong match" labels shown on papers that are not gold.
+    strong = sum(len(r.get("strong_ids", ())) for r in rows)
+    summary["strong_labels"] = strong
+    summary["strong_not_gold_share"] = _share_of(
+        sum(r.get("strong_not_gold", 0) for r in rows), strong
+    )
     summary["generated_share"] = _mean(
         r.get("answer_mode", "extractive") != "extractive" for r in rows
     )
@@ -252,6 +279,19 @@ def check_report_folder(out: str | Path) -> Path:
     return folder
 
 
+def asked_together(questions: Sequence[EvalQuestion]) -> list[list[EvalQuestion]]:
+    """The questions in the groups they are asked in: a lone question alone, a conversation's
+    turns together and in turn order, groups in the order their first question comes."""
+    groups: dict[str, list[EvalQuestion]] = {}
+    for question in questions:
+        groups.setdefault(question.conversation or f"\0{question.id}", []).append(question)
+    return [sorted(group, key=lambda q: q.turn) for group in groups.values()]
+
+
+def unfinished(groups: Sequence[list[EvalQuestion]], done: set[str]) -> list[list[EvalQuestion]]:
+    return [group for group in groups if any(q.id not in done for q in group)]
+
+
 def evaluate(
     questions: Sequence[EvalQuestion],
     pipeline: Pipeline | None = None,
@@ -277,8 +317,11 @@ def evaluate(
     pipeline.encoder.clear_cache()
     results = folder / RESULTS_FILE if folder else None
     rows = read_rows(results) if results and resume else []
-    done = {r["id"] for r in rows}
-    todo = [q for q in questions if q.id not in done]
+    todo = unfinished(asked_together(questions), {r["id"] for r in rows})
+    # A conversation cut off halfway is asked again from its first turn: its later turns
+    # depend on the answers before them.
+    again = {q.id for group in todo for q in group}
+    rows = [r for r in rows if r["id"] not in again]
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
     if results and resume:
@@ -286,28 +329,34 @@ def evaluate(
     write_lock = threading.Lock()
     sink = results.open("a" if resume else "w", encoding="utf-8") if results else None
 
-    def run(question: EvalQuestion) -> dict[str, Any]:
-        started = time.perf_counter()
-        answer = answerer.ask(question.user_input, history=list(question.history))
-        seconds = time.perf_counter() - started
-        row = result_row(
-            question, answer, seconds, score_answer(question, answer, evidence, support, k)
-        )
-        with write_lock:
-            rows.append(row)
-            if sink:
-                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-                sink.flush()
-            if on_row:
-                on_row(row)
-        return row
+    def run(group: Sequence[EvalQuestion]) -> int:
+        """Ask a lone question, or a conversation's turns in order, each with the pipeline's
+        own earlier answers as its history (as the app would have them)."""
+        conversation: list[Message] = []
+        for question in group:
+            history = conversation if question.conversation else list(question.history)
+            started = time.perf_counter()
+            answer = answerer.ask(question.user_input, history=list(history))
+            seconds = time.perf_counter() - started
+            metrics = score_answer(question, answer, evidence, support, k, pipeline.settings.answer)
+            row = result_row(question, answer, seconds, metrics)
+            conversation += [{"role": "user", "content": question.user_input}, answer.as_message()]
+            with write_lock:
+                rows.append(row)
+                if sink:
+                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    sink.flush()
+                if on_row:
+                    on_row(row)
+        return len(group)
 
-    bar = tqdm(total=len(todo), desc=f"Evaluating {config}", unit="q", disable=not progress)
+    total = sum(len(group) for group in todo)
+    bar = tqdm(total=total, desc=f"Evaluating {config}", unit="q", disable=not progress)
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
         with bar:
-            for _ in pool.map(run, todo):
-                bar.update(1)
+            for asked in pool.map(run, todo):
+                bar.update(asked)
     except KeyboardInterrupt:
         # Keep what is done: rows already written stay, queued questions are dropped.
         pool.shutdown(wait=True, cancel_futures=True)

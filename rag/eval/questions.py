@@ -2,7 +2,10 @@
 
 Fields: `user_input` (required), `reference`, `reference_contexts`, and ours:
 `reference_titles` (gold papers), `required_terms`, `type`, `history` (earlier turns, as
-OpenAI-style messages) and `id`. A malformed line is reported with its number and skipped so
+OpenAI-style messages) and `id`. A conversation is one line with `id` and `turns` (each turn a
+question's fields without `history`): its turns are asked in order, each with the pipeline's own
+earlier answers as the history, so they are read as questions marked with their conversation
+and turn number. A malformed line is reported with its number and skipped so
 the rest still run; a missing optional field only switches off the metrics that need it. A
 question the pipeline would refuse (blank, longer than it accepts) is reported here too, so one
 bad line cannot stop an evaluation halfway. Only a file that cannot be read at all raises.
@@ -11,6 +14,7 @@ bad line cannot stop an evaluation halfway. Only a file that cannot be read at a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +42,10 @@ class EvalQuestion:
     type: str = "unspecified"
     history: tuple[Mapping[str, str], ...] = field(default=())
     line: int = 0
+    # The conversation this question is a turn of ("" for a lone question) and its place in
+    # it, from 1: its history is the conversation's earlier turns as the pipeline answered them.
+    conversation: str = ""
+    turn: int = 0
 
     @property
     def answerable(self) -> bool:
@@ -118,6 +126,30 @@ def question_from_record(
     )
 
 
+def turns_from_record(
+    record: Mapping[str, object], line: int, max_chars: int = MAX_CHARS
+) -> list[EvalQuestion]:
+    """A conversation's turns as questions, in order; raises ValueError naming the bad turn."""
+    turns = record.get("turns")
+    if not isinstance(turns, list) or not turns:
+        raise ValueError("'turns' must be a non-empty list of questions")
+    conversation = str(record.get("id") or f"line{line}")
+    questions = []
+    for number, turn in enumerate(turns, 1):
+        if isinstance(turn, dict) and "history" in turn:
+            raise ValueError(f"turn {number}: a conversation's turns take no 'history'")
+        try:
+            question = question_from_record(turn, line, max_chars=max_chars)
+        except ValueError as error:
+            raise ValueError(f"turn {number}: {error}") from None
+        questions.append(
+            dataclasses.replace(
+                question, id=f"{conversation}.{number}", conversation=conversation, turn=number
+            )
+        )
+    return questions
+
+
 def _read_text(path: Path) -> str:
     if not path.is_file():
         raise QuestionFileError(path, "no such question file")
@@ -181,12 +213,15 @@ def load_questions(
             if isinstance(record, Exception):
                 raise record
             from_csv = path.suffix.lower() == ".csv"
-            question = question_from_record(record, number, from_csv, max_chars)
-            if question.id in seen:
-                raise ValueError(f"duplicate id {question.id!r}")
+            if isinstance(record, dict) and "turns" in record:
+                read = turns_from_record(record, number, max_chars)
+            else:
+                read = [question_from_record(record, number, from_csv, max_chars)]
+            if repeated := [q.id for q in read if q.id in seen]:
+                raise ValueError(f"duplicate id {repeated[0]!r}")
         except (ValueError, TypeError) as error:
             problems.append(LineProblem(str(path), number, str(error)))
             continue
-        seen.add(question.id)
-        questions.append(question)
+        seen.update(q.id for q in read)
+        questions.extend(read)
     return questions, problems

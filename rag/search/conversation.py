@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from rag.errors import QuestionError
 from rag.records import Paper
 from rag.search.citations import citation_numbers
+from rag.search.keyword import tokenize
 from rag.search.vocabulary import one_of
 
 Message = Mapping[str, str]
@@ -67,6 +68,20 @@ _FILLER = frozenset(
     "what which who how when why where does do did is are was were the a an of to in on for "
     "and or it they them this that these those about more tell me please can you as".split()
 )
+# "It", "that paper", "the method": one paper, the one the last answer was about (its first),
+# not every paper it cited. "They" is left out: it usually means a paper's authors, and after
+# a list it means the list.
+_POINTS_AT_ONE = re.compile(
+    rf"\b(?:it|its|(?:this|that|the) (?:paper|one|work|study|method|approach|model|benchmark|"
+    rf"framework|dataset|system)\b{_RESTRICTED})\b",
+    re.I,
+)
+# "The one about card games", "the paper on fisheries": one of the papers, picked by a detail.
+_PICK_BY_DETAIL = re.compile(
+    r"\bthe (?:one|paper|work|study|method|benchmark)\s+(?:about|on|with|that|which|where|"
+    r"for|in)\s+(?P<detail>[^?.!,;:]+)",
+    re.I,
+)
 # In a conversation, a question this short leans on the previous turn ("Did prompting help?").
 MIN_OWN_WORDS = 6
 TITLES_CARRIED = 3
@@ -80,6 +95,8 @@ class Standalone:
     rewritten: bool
     subject_papers: tuple[Paper, ...] = ()
     refers_to_set: bool = False
+    # The one paper the question points at ("it", "the one about card games"), when it does.
+    refers_to_one: Paper | None = None
 
 
 def check_history(history: object) -> tuple[Message, ...]:
@@ -127,6 +144,18 @@ def _shortened(text: str) -> str:
 
 def own_words(question: str) -> list[str]:
     return [w for w in _WORD.findall(question.lower()) if w not in _FILLER]
+
+
+# A turn that names the conversation's papers by a pronoun or goes on from the last answer
+# ("and the weakest models?") is about them, whatever words it brings.
+_POINTS_BACK = re.compile(
+    rf"\b(?:{_POINTERS}|the {_POINTED_AT}s?)\b|^\s*(?:and|also|so|then)\b", re.I
+)
+
+
+def points_back(question: str) -> bool:
+    """Whether the question refers to the conversation by a pronoun or goes on from it."""
+    return bool(_POINTS_BACK.search(question))
 
 
 def is_follow_up(question: str) -> bool:
@@ -208,12 +237,38 @@ def standalone_question(
     if new_subject is not None and new_subject(question, subject):
         return Standalone(question, rewritten=False)
     previous_question = last_question(history)
-    titles = "; ".join(p.title for p in subject[:TITLES_CARRIED])
+    refers_to_set = bool(_REFERS_TO_SET.search(question)) and len(subject) > 1
+    one = None if refers_to_set else pointed_paper(question, subject)
+    # A question about one paper is searched with that paper's title alone: the other papers a
+    # long answer mentioned must not pull the search their way (they may still be found).
+    carried = [one] if one else subject[:TITLES_CARRIED]
+    titles = "; ".join(p.title for p in carried)
     parts = [question, previous_question, titles]
     query = " — ".join(part for part in parts if part)
     return Standalone(
         query,
         rewritten=query != question,
         subject_papers=tuple(subject),
-        refers_to_set=bool(_REFERS_TO_SET.search(question)) and len(subject) > 1,
+        refers_to_set=refers_to_set,
+        refers_to_one=one,
     )
+
+
+def pointed_paper(question: str, subject: Sequence[Paper]) -> Paper | None:
+    """The one paper of the conversation's subject a question points at: the one a detail
+    picks ("the one about card games": most of the detail's words in its title and abstract),
+    else, for "it" or "that paper", the paper the last answer was about (its first). None when
+    the question points at no single paper or the detail fits none of them."""
+    if not subject:
+        return None
+    if pick := _PICK_BY_DETAIL.search(question):
+        words = set(tokenize([pick.group("detail")])[0])
+        overlap = [
+            (len(words & set(tokenize([f"{p.title} {p.abstract}"])[0])), -i, p)
+            for i, p in enumerate(subject)
+        ]
+        best = max(overlap, key=lambda item: item[:2])
+        return best[2] if best[0] else None
+    if _POINTS_AT_ONE.search(question):
+        return subject[0]
+    return None

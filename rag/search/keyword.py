@@ -115,12 +115,19 @@ class KeywordIndex:
         """The share of `text`'s words (each with all its written forms, less the stems in
         `ignore`) that occur in no indexed paper: "speculative decoding" is unknown to a digest
         that never mentions it, "AIME" is known where "AIME24" is."""
-        words = [w for w in _WORD.findall(text) if _STEMMER.stemWord(w.lower()) not in ignore]
-        forms = [set(tokenize([w])[0]) for w in words]
-        forms = [f for f in forms if f and not f <= _STOPWORDS and max(map(len, f)) > 2]
+        forms = self._word_forms(text, ignore)
         if not forms:
             return 0.0
         return sum(1 for f in forms if not f & self._vocabulary) / len(forms)
+
+    def unknown_count(self, text: str, ignore: Collection[str] = ()) -> int:
+        """How many of `text`'s words occur in no indexed paper."""
+        return sum(1 for f in self._word_forms(text, ignore) if not f & self._vocabulary)
+
+    def _word_forms(self, text: str, ignore: Collection[str]) -> list[set[str]]:
+        words = [w for w in _WORD.findall(text) if _STEMMER.stemWord(w.lower()) not in ignore]
+        forms = [set(tokenize([w])[0]) for w in words]
+        return [f for f in forms if f and not f <= _STOPWORDS and max(map(len, f)) > 2]
 
     def holders(self, token: str) -> set[str]:
         """The ids of the papers that use one (tokenised) word."""

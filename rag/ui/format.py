@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answer.compare import COLUMNS, Cell, Comparison, ComparisonRow
-from rag.answer.facts import METADATA_MATCH_SCORE, YEAR_INFERRED
+from rag.answer.facts import YEAR_INFERRED
+from rag.answer.grades import NEAREST_SHOWN, match_grade
 from rag.answer.support import content_words
 from rag.config import AnswerSettings
 from rag.ingest.chunking import split_sentences
@@ -67,7 +68,6 @@ from rag.texts import (
 )
 
 TITLE = "Digest QA"
-NEAREST_SHOWN = 3
 _CITATION = re.compile(r"\[(\d+)\]")
 # Every character HTML, Markdown (CommonMark and GFM: emphasis, code, links, images, autolinks
 # such as `http://`, `www.` and `a@b.org`, headings, lists, quotes, tables, strikethrough),
@@ -152,12 +152,13 @@ def marked_abstract(abstract: str, used: str) -> str:
     return " ".join(parts)
 
 
-def relevance_html(score: float | None) -> str:
+def relevance_html(score: float | None, answered: bool = True) -> str:
     """How well a paper retrieved by meaning matches the question, graded by the answerer's
-    own thresholds; "" for a paper chosen by its record (no similarity chose it)."""
-    if score is None or score >= METADATA_MATCH_SCORE:
+    own thresholds (`match_grade`); "" for a paper chosen by its record (no similarity chose
+    it). A paper the answer did not rest on (`answered` false) is never a strong match."""
+    grade = match_grade(score, _GRADES, answered)
+    if not grade or score is None:
         return ""
-    grade = "strong" if score >= STRONG_MATCH else "partial" if score >= WEAK_MATCH else "weak"
     help_text = APP_RELEVANCE_HELP.format(score=score, strong=STRONG_MATCH, weak=WEAK_MATCH)
     return (
         f'<span class="relevance relevance-{grade}" title="{escape(help_text)}">'
@@ -174,13 +175,13 @@ def date_html(paper: Paper) -> str:
     return f"{day_label(paper.published)} {note}"
 
 
-def meta_line(paper: Paper, score: float | None) -> str:
+def meta_line(paper: Paper, score: float | None, answered: bool = True) -> str:
     """Date, byline, upvotes and relevance, separated by dots."""
     parts = [date_html(paper)]
     if paper.byline:
         parts.append(escape(paper.byline))
     parts.append(f"▲ {paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}")
-    if relevance := relevance_html(score):
+    if relevance := relevance_html(score, answered):
         parts.append(relevance)
     return " · ".join(parts)
 
@@ -215,7 +216,9 @@ def evidence(citation: Citation, paper: Paper, answer: Answer) -> str:
     return matching_sentence(paper.abstract, answer.query or answer.question)
 
 
-def source_card(paper: Paper, score: float | None, used: str, anchor: str, label: str) -> str:
+def source_card(
+    paper: Paper, score: float | None, used: str, anchor: str, label: str, answered: bool = True
+) -> str:
     """One card: title, metadata, the sentences used, and the full abstract one click away."""
     used_html = " ".join(f"<mark>{escape(s)}</mark>" for s in split_sentences(used))
     quote = f'<blockquote class="source-used">{used_html}</blockquote>' if used_html else ""
@@ -223,7 +226,7 @@ def source_card(paper: Paper, score: float | None, used: str, anchor: str, label
         f'<div class="source-card" id="{anchor}" data-paper="{escape(paper.paper_id)}">'
         f'<div class="source-head"><span class="source-num">{label}</span> '
         f'<span class="source-title">{escape(paper.title)}</span></div>'
-        f'<div class="source-meta">{meta_line(paper, score)}</div>'
+        f'<div class="source-meta">{meta_line(paper, score, answered)}</div>'
         f"{quote}"
         f"<details><summary>Full abstract</summary>"
         f'<p class="source-abstract">{marked_abstract(paper.abstract, used)}</p></details>'
@@ -356,13 +359,14 @@ def not_covered_html(answer: Answer, key: str) -> str:
             "",
             f"{key}-{cited[s.paper.paper_id].number}",
             f"[{cited[s.paper.paper_id].number}]",
+            answered=False,
         )
         for s in answer.sources
         if s.paper.paper_id in cited
     )
     nearest = [s for s in answer.sources if s.paper.paper_id not in cited][:NEAREST_SHOWN]
     cards = "".join(
-        source_card(s.paper, s.score, "", f"{key}-near-{i}", "nearest")
+        source_card(s.paper, s.score, "", f"{key}-near-{i}", "nearest", answered=False)
         for i, s in enumerate(nearest, start=1)
     )
     lead = f'<div class="nearest-lead">{APP_NEAREST_LEAD}</div>' if nearest else ""

@@ -131,9 +131,8 @@ class Session:
         "they" (see rag.search.conversation)."""
         messages = []
         for answer in self.answers[since:after]:
-            cited = "\n".join(f"[{c.number}] {c.title}" for c in answer.citations)
             messages.append({"role": "user", "content": answer.question})
-            messages.append({"role": "assistant", "content": f"{answer.text}\n{cited}".strip()})
+            messages.append(answer.as_message())
         return messages
 
 

@@ -15,7 +15,7 @@ import pytest
 from rag import Pipeline
 from rag.errors import InputFileError, OptionError
 from rag.eval.evaluation import RESULTS_FILE, SUMMARY_FILE, evaluate
-from rag.eval.questions import EvalQuestion
+from rag.eval.questions import EvalQuestion, load_questions
 from rag.eval.report import compare_runs, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,3 +303,80 @@ def test_cli_eval_with_two_workers_scores_every_question(tmp_path: Path, tiny_di
     rows = [json.loads(line) for line in read_lines(out / RESULTS_FILE)]
     assert sorted(r["id"] for r in rows) == sorted(f"t{i}" for i in range(12))
     assert all(r["recall@5"] == 1.0 for r in rows)
+
+
+PARROT = (
+    "Parrot: Persuasion and Agreement Robustness Rating of Output Truth -- "
+    "A Sycophancy Robustness Benchmark for LLMs"
+)
+
+
+def test_a_conversation_is_asked_turn_by_turn_with_the_pipeline_s_own_answers(
+    seed_pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "conversations.jsonl"
+    turns = [
+        {"user_input": "Is there a benchmark for sycophancy?", "reference_titles": [PARROT]},
+        {"user_input": "Which models held up best?", "reference_titles": [PARROT]},
+        {"user_input": "How do I bake sourdough bread?", "type": "unanswerable"},
+    ]
+    path.write_text(json.dumps({"id": "c1", "turns": turns}) + "\n", encoding="utf-8")
+    questions, problems = load_questions(path)
+    assert not problems
+    assert [(q.id, q.conversation, q.turn) for q in questions] == [
+        ("c1.1", "c1", 1),
+        ("c1.2", "c1", 2),
+        ("c1.3", "c1", 3),
+    ]
+    asked: list[tuple[str, list]] = []
+    answers: list = []
+    ask = seed_pipeline.ask
+
+    def recording(question: str, history=None):
+        asked.append((question, list(history or [])))
+        answers.append(ask(question, history=history))
+        return answers[-1]
+
+    monkeypatch.setattr(seed_pipeline, "ask", recording)
+    report = evaluate(questions, seed_pipeline, progress=False)
+    turns_asked = [(q, h) for q, h in asked if q != "What is this digest about?"]
+    assert turns_asked[0][1] == []
+    # The second turn's history is the first turn and the pipeline's own answer, references
+    # included, as the app keeps it.
+    assert turns_asked[1][1] == [
+        {"role": "user", "content": "Is there a benchmark for sycophancy?"},
+        answers[1].as_message(),
+    ]
+    assert len(turns_asked[2][1]) == 4
+    rows = {r["id"]: r for r in report.rows}
+    assert rows["c1.2"]["turn"] == 2 and rows["c1.2"]["conversation"] == "c1"
+    assert rows["c1.3"]["right"] == 1.0  # refused inside the conversation
+    assert report.summary["overall"]["later_turn_right"] == 1.0
+
+
+def test_a_conversation_cut_off_halfway_is_asked_again_from_its_first_turn(
+    tiny_pipeline: Pipeline, tmp_path: Path
+):
+    questions = [
+        EvalQuestion(id=f"c.{n}", user_input=q, conversation="c", turn=n)
+        for n, q in enumerate(["How do tides get forecast?", "How many stations?"], 1)
+    ]
+    out = tmp_path / "run"
+    evaluate(questions, tiny_pipeline, out=out, progress=False)
+    results = out / RESULTS_FILE
+    first = results.read_text().splitlines()[0]
+    results.write_text(first + "\n")  # the run stopped after the first turn
+    report = evaluate(questions, tiny_pipeline, out=out, resume=True, progress=False)
+    assert [r["id"] for r in report.rows] == ["c.1", "c.2"]
+    assert len(results.read_text().splitlines()) == 2
+
+
+def test_a_conversation_line_with_a_bad_turn_is_reported_with_the_turn(tmp_path: Path):
+    path = tmp_path / "bad.jsonl"
+    bad = {"id": "c", "turns": [{"user_input": "Fine?"}, {"user_input": ""}]}
+    path.write_text(json.dumps(bad) + "\n" + json.dumps({"id": "d", "turns": []}) + "\n")
+    questions, problems = load_questions(path)
+    assert questions == []
+    assert [p.line for p in problems] == [1, 2]
+    assert "turn 2: 'user_input' is required" in problems[0].reason
+    assert "'turns' must be a non-empty list" in problems[1].reason

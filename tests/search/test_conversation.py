@@ -13,6 +13,7 @@ from rag.search.conversation import (
     check_history,
     cited_papers,
     is_follow_up,
+    points_back,
     standalone_question,
 )
 
@@ -231,3 +232,50 @@ def test_a_follow_up_carries_only_the_start_of_a_huge_previous_question():
 )
 def test_that_and_the_paper_point_back_only_as_demonstratives(question: str, follows: bool):
     assert is_follow_up(question) is follows
+
+
+FISH = Paper("f", "Avoiding tipping points in fisheries management", "Fish stocks may collapse.")
+BOTH = [
+    {"role": "user", "content": "Which papers deal with collapse?"},
+    {
+        "role": "assistant",
+        "content": "Thought collapse [1]. Entropy collapse [2]. Fish stocks [3].\n"
+        f"[1] {GTR.title}\n[2] {CURE.title}\n[3] {FISH.title}",
+    },
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What does it propose?", GTR),  # "it": the paper the answer was about, its first
+        ("How many authors does that paper have?", GTR),
+        ("The one about fisheries: what did they find?", FISH),  # picked by a detail
+        ("What about the paper on fish stocks?", FISH),
+        ("Which of those is the newest?", None),  # a set, not one paper
+        ("What did they find?", None),  # "they": the list, or authors; not narrowed
+        ("The one about quantum chemistry?", None),  # a detail that fits none of them
+    ],
+)
+def test_a_question_about_one_paper_points_at_the_answer_s_lead_or_the_one_its_detail_names(
+    question: str, expected: Paper | None
+):
+    standalone = standalone_question(question, BOTH, [GTR, CURE, FISH])
+    assert standalone.refers_to_one == expected
+    if expected:
+        # The search carries that paper's title alone, not the answer's other papers.
+        assert expected.title in standalone.query
+        assert all(p.title not in standalone.query for p in [GTR, CURE, FISH] if p != expected)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("And the weakest models?", True),
+        ("Which of them came first?", True),
+        ("Tell me about mixture-of-depths routing", False),
+        ("What about speculative decoding?", False),
+    ],
+)
+def test_a_turn_points_back_by_a_pronoun_or_by_going_on(question: str, expected: bool):
+    assert points_back(question) is expected
