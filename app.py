@@ -45,6 +45,7 @@ from rag.config import AppSettings
 from rag.errors import USER_ERRORS
 from rag.tools import TOOL_NAMES, DigestTools
 from rag.ui.chat import CHAT_SCROLL, EXAMPLES, ChatHandlers, build_chat_tab, wire_chat
+from rag.ui.examples import digest_examples
 from rag.ui.format import TITLE, header_html, overview_html
 from rag.ui.map import Catalogue, build_map_tab
 from rag.ui.panel import CLOSE_ON_NARROW, build_panel, panel_choices
@@ -147,13 +148,16 @@ def build_app(
         listed = list(pipeline_of().papers.values())
         return catalogue.svg(), header_html(overview_html(listed, catalogue.topics()))
 
+    # The examples come from the digest served; an app built before its pipeline has only the
+    # bundled digest's.
+    examples = digest_examples(list(pipeline.papers.values())) if pipeline is not None else EXAMPLES
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         session = gr.State(Session())
         header = gr.HTML(header_html(), elem_id="header")
         panel = build_panel()
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat = build_chat_tab()
+                chat = build_chat_tab(examples)
             with gr.Tab("Papers", id="papers"):
                 papers_view = build_papers_tab()
             with gr.Tab("Map", id="map"):

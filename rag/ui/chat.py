@@ -95,6 +95,8 @@ from rag.ui.session import (
     kept_question_labels,
 )
 
+# The bundled digest's examples, for an app built before its digest is read; an app given its
+# pipeline asks the served digest's own (rag.ui.examples).
 EXAMPLES = [
     "What is neural collapse?",
     "How does entropy collapse affect reinforcement learning with verifiable rewards?",
@@ -558,8 +560,8 @@ class ChatView:
     comparison: ComparisonView
 
 
-def build_chat_tab() -> ChatView:
-    """The Chat tab's components, top to bottom: the chat (examples inside while it is
+def build_chat_tab(examples: Sequence[str] = EXAMPLES) -> ChatView:
+    """The Chat tab's components, top to bottom: the chat (`examples` inside while it is
     empty), the comment box a rating opens, the active filters, the question row, then the
     comparison the Compare button shows."""
     export = gr.Button("Export conversation as Markdown", elem_id="export")
@@ -573,7 +575,7 @@ def build_chat_tab() -> ChatView:
         latex_delimiters=[],
         elem_id="chat",
         placeholder=APP_CHAT_PLACEHOLDER,
-        examples=[{"text": example} for example in EXAMPLES],
+        examples=[{"text": example} for example in examples],
         # Only export: copying would give the messages' HTML, not their text.
         buttons=[export],
     )

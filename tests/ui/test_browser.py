@@ -43,7 +43,7 @@ from rag.texts import (
     APP_SEARCHED,
     APP_STOPPED,
 )
-from rag.ui.chat import EXAMPLES
+from rag.ui.examples import digest_examples
 
 pytestmark = pytest.mark.browser
 
@@ -469,13 +469,16 @@ def test_the_landing_page_gives_the_digest_in_a_line_and_its_examples_ask_on_cli
     expect(overview).to_contain_text("largest topics:", timeout=LOAD_MS)  # the map's clusters
     expect(overview).to_contain_text("Papers")
     expect(overview).to_contain_text("Map")
-    for example in EXAMPLES:  # every example in the first screen, not below it
+    # The examples are the served digest's own, every one in the first screen.
+    examples = digest_examples(load_digests(bundled_digests()))
+    assert "Which is the most upvoted paper?" in examples
+    for example in examples:
         expect(page.locator("#chat").get_by_text(example, exact=True)).to_be_in_viewport(ratio=1)
 
-    page.locator("#chat").get_by_text(EXAMPLES[3], exact=True).click()
+    page.locator("#chat").get_by_text(examples[0], exact=True).click()
 
     expect(page.locator("#chat .source-card").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
-    expect(page.locator("#chat .user-row")).to_have_text(EXAMPLES[3])
+    expect(page.locator("#chat .user-row")).to_have_text(examples[0])
     assert outside == []
 
 
