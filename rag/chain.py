@@ -30,6 +30,7 @@ from rag.answer.abstain import (
     missing_gap,
     names_elsewhere,
     question_names,
+    states_figure,
 )
 from rag.answer.compose import (
     abstain,
@@ -37,6 +38,7 @@ from rag.answer.compose import (
     content_words,
     is_list_question,
     near_miss,
+    question_parts,
 )
 from rag.answer.facts import (
     METADATA_MATCH_SCORE,
@@ -50,7 +52,7 @@ from rag.answer.facts import (
 )
 from rag.config import Settings
 from rag.ingest.embedding import Encoder
-from rag.records import Answer, Paper, Source
+from rag.records import Answer, Paper, Source, short_title
 from rag.search.conversation import (
     Message,
     Standalone,
@@ -64,7 +66,13 @@ from rag.search.query import ParsedQuestion, comparison_field, parse_question
 from rag.search.retrieve import HybridRetriever, closeness, to_sources
 from rag.search.themes import search_text, theme_members
 from rag.search.vocabulary import LISTING_STEMS
-from rag.texts import GAP_THING, NO_AUTHOR_NAMES, THING_NOT_MENTIONED, UNMATCHED_TOPIC
+from rag.texts import (
+    GAP_THING,
+    NO_AUTHOR_NAMES,
+    PART_NOT_GIVEN,
+    THING_NOT_MENTIONED,
+    UNMATCHED_TOPIC,
+)
 
 # Papers looked at for each name in a comparison ("the entropy mechanism paper").
 COMPARE_CANDIDATES = 5
@@ -263,8 +271,9 @@ def compose(turn: Understood, res: Resources) -> Answer:
     labelled = filters.labelled()
     min_relevance = res.settings.answer.min_relevance
     relevant = [s for s in turn.sources if s.dense >= min_relevance]
-    if asks_for_names(turn.question):
-        # "Who is the single author of X?" reads like metadata, but the digest has no names.
+    if asks_for_names(turn.question) and not asks_for_listed_organization(turn):
+        # "Who is the single author of X?" reads like metadata, but the digest has no names;
+        # "which institution is it listed under?" asks for the record's organisation.
         answer = abstain(turn.question, turn.sources, NO_AUTHOR_NAMES)
     elif parsed.compare:
         answer = compose_comparison(parsed, turn.subject)
@@ -303,22 +312,14 @@ def compose(turn: Understood, res: Resources) -> Answer:
     elif gap := missing_gap(turn.question, turn.sources):
         reason, missing = gap
         on_topic = turn.sources and turn.sources[0].score >= min_relevance
-        answer = (
-            near_miss(turn.question, turn.sources, missing)
-            if on_topic
-            else abstain(turn.question, turn.sources, reason)
-        )
+        if not on_topic:
+            answer = abstain(turn.question, turn.sources, reason)
+        else:
+            answer = partly_answered(turn, res, missing) or near_miss(
+                turn.question, turn.sources, missing
+            )
     else:
-        sources = list(turn.sources)
-        # Sentences answer the reader's own words; the rewritten query only found the papers.
-        answer = compose_extractive(
-            turn.question,
-            res.encoder.encode_query(turn.question),
-            sources,
-            res.encoder.encode_cached,
-            res.settings.answer,
-            already_said=[m["content"] for m in turn.history if m.get("role") == "assistant"],
-        )
+        answer = extractive(turn, res)
     return dataclasses.replace(
         answer,
         question=turn.question,
@@ -326,6 +327,62 @@ def compose(turn: Understood, res: Resources) -> Answer:
         filters=tuple(label for _, label in labelled),
         filter_fields=tuple(names for names, _ in labelled),
     )
+
+
+def asks_for_listed_organization(turn: Understood) -> bool:
+    """ "Which institution is it listed under?" asks for the record's organisation; "who are the
+    authors and what lab are they at?" for names the digest does not hold."""
+    return turn.parsed.asks_for == "organization" and not re.search(
+        r"\b(?:authors?|who)\b", turn.question, re.I
+    )
+
+
+def extractive(turn: Understood, res: Resources) -> Answer:
+    """The abstracts' own sentences that answer the question, each cited."""
+    # Sentences answer the reader's own words; the rewritten query only found the papers.
+    return compose_extractive(
+        turn.question,
+        res.encoder.encode_query(turn.question),
+        list(turn.sources),
+        res.encoder.encode_cached,
+        res.settings.answer,
+        already_said=[m["content"] for m in turn.history if m.get("role") == "assistant"],
+    )
+
+
+_ASKS = re.compile(r"\b(?:what|which|how|why|who|when|where|does|do|did|is|are|was|were)\b", re.I)
+
+
+# "How large is the dataset?", "at what resolution?": a degree, which only a number answers.
+_ASKS_DEGREE = re.compile(
+    r"\bhow (?:large|big|long|fast|small|high|low|wide|deep|old|heavy|expensive|costly)\b"
+    r"|\bat what\b",
+    re.I,
+)
+
+
+def part_lacks(part: str, sources: Sequence[Source]) -> bool:
+    """Whether the best paper's abstract lacks what one part of a question asks for."""
+    if missing_gap(part, sources):
+        return True
+    asked = [w for w in tokenize([part])[0] if w not in LISTING_STEMS]
+    return bool(_ASKS_DEGREE.search(part)) and not states_figure(asked, sources)
+
+
+def partly_answered(turn: Understood, res: Resources, missing: str) -> Answer | None:
+    """A two-part question whose other part the abstracts answer ("which model do they start
+    from, and what do they add for big motions?"): that answer, then what the abstract lacks.
+    None when every part lacks what it asks for."""
+    # Only parts that ask something count: "In CURE, what threshold ..." asks one thing.
+    parts = [part for part in question_parts(turn.question) if _ASKS.search(part)]
+    if len(parts) < 2 or all(part_lacks(part, turn.sources) for part in parts):
+        return None
+    answer = extractive(turn, res)
+    if answer.abstained or not answer.citations:
+        return None
+    lead = answer.citations[0]
+    note = PART_NOT_GIVEN.format(title=short_title(lead.title), number=lead.number, gap=missing)
+    return dataclasses.replace(answer, text=f"{answer.text} {note}")
 
 
 # A yes/no question about one paper ("did it", "was it"); "is there any ...", "are the ..."

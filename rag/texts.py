@@ -28,6 +28,8 @@ GAP_HOW_MANY = "the number of {phrase}"
 GAP_WHAT = "the {phrase}"
 GAP_NAME = "anything on {names}"
 GAP_THING = "which {thing}"
+# A two-part question whose one part the abstract answers: the answer, then what it lacks.
+PART_NOT_GIVEN = "The abstract of \u201c{title}\u201d [{number}] does not give {gap}."
 THING_NOT_MENTIONED = "No abstract in the digest mentions a {thing}."
 NOTHING_ON_FOCUS = "The digest has nothing on {focus}."
 GAP_AUTHOR_NAMES = "author names or affiliations (the digest lists only how many authors)"

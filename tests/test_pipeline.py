@@ -9,7 +9,7 @@ import pytest
 
 import rag
 from rag import Pipeline, QuestionError
-from rag.texts import EMPTY_QUESTION
+from rag.texts import EMPTY_QUESTION, NO_AUTHOR_NAMES
 
 ALL_QUESTIONS = [
     json.loads(line)
@@ -298,3 +298,24 @@ def test_a_question_for_a_resource_no_abstract_mentions_is_a_near_miss(seed_pipe
     answer = seed_pipeline.ask("Which GPU did the GTR authors train on?")
     assert answer.abstained
     assert answer.text.endswith("does not give which GPU.")
+
+
+def test_a_two_part_question_gets_the_part_the_abstract_answers_and_what_it_lacks(
+    seed_pipeline: Pipeline,
+):
+    answer = seed_pipeline.ask("What does BehaveGPT propose, and how many GPUs did they train on?")
+    assert not answer.abstained
+    assert answer.citations[0].title.startswith("BehaveGPT")
+    assert "propose BehaveGPT" in answer.text or "BehaveGPT, a foundational model" in answer.text
+    assert answer.text.endswith(
+        "The abstract of \u201cBehaveGPT\u201d [1] does not give anything on GPUs."
+    )
+
+
+def test_the_organisation_a_paper_is_listed_under_is_answered_but_author_names_are_not(
+    seed_pipeline: Pipeline,
+):
+    listed = seed_pipeline.ask("Which institution is the Parrot benchmark listed under?")
+    assert not listed.abstained and "NewMind AI" in listed.text
+    names = seed_pipeline.ask("Who are the authors of Parrot and what lab are they at?")
+    assert names.abstained and names.text.startswith(NO_AUTHOR_NAMES)

@@ -145,6 +145,7 @@ def result_row(
             " ".join(s.chunk_texts[:1]) or s.paper.title for s in answer.sources
         ],
         "retrieved_context_ids": [s.paper.paper_id for s in answer.sources],
+        "retrieved_scores": [round(s.score, 4) for s in answer.sources],
         "reference": question.reference or "",
         "reference_contexts": list(question.reference_contexts),
         "reference_context_ids": [paper_id_for(t) for t in question.reference_titles],

@@ -28,7 +28,7 @@ from rag.errors import QuestionError
 from rag.records import Paper
 from rag.search.citations import citation_numbers
 from rag.search.keyword import tokenize
-from rag.search.vocabulary import one_of
+from rag.search.vocabulary import LISTING_STEMS, one_of
 
 Message = Mapping[str, str]
 ROLES = ("user", "assistant")
@@ -79,7 +79,9 @@ _POINTS_AT_ONE = re.compile(
 # "The one about card games", "the paper on fisheries": one of the papers, picked by a detail.
 _PICK_BY_DETAIL = re.compile(
     r"\bthe (?:one|paper|work|study|method|benchmark)\s+(?:about|on|with|that|which|where|"
-    r"for|in)\s+(?P<detail>[^?.!,;:]+)",
+    r"for|in)\s+(?P<detail>[^?.!,;:]+)"
+    # "the piano one", "the mental-health paper"
+    r"|\bthe (?P<named>[\w-]+(?:\s+[\w-]+)?)\s+(?:one|paper|study|work)\b",
     re.I,
 )
 # In a conversation, a question this short leans on the previous turn ("Did prompting help?").
@@ -258,17 +260,21 @@ def pointed_paper(question: str, subject: Sequence[Paper]) -> Paper | None:
     """The one paper of the conversation's subject a question points at: the one a detail
     picks ("the one about card games": most of the detail's words in its title and abstract),
     else, for "it" or "that paper", the paper the last answer was about (its first). None when
-    the question points at no single paper or the detail fits none of them."""
+    the question points at no single paper."""
     if not subject:
         return None
-    if pick := _PICK_BY_DETAIL.search(question):
-        words = set(tokenize([pick.group("detail")])[0])
+    pick = _PICK_BY_DETAIL.search(question)
+    # "The first one", "the other paper" pick by place, not by a detail of the paper.
+    words = set(tokenize([pick.group("detail") or pick.group("named")])[0]) if pick else set()
+    if words - LISTING_STEMS:
+        words -= LISTING_STEMS
         overlap = [
             (len(words & set(tokenize([f"{p.title} {p.abstract}"])[0])), -i, p)
             for i, p in enumerate(subject)
         ]
         best = max(overlap, key=lambda item: item[:2])
-        return best[2] if best[0] else None
+        if best[0]:
+            return best[2]
     if _POINTS_AT_ONE.search(question):
         return subject[0]
     return None

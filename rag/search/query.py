@@ -202,6 +202,12 @@ _AUTHOR_RULES = [
     (r"\b(?:a )?trio\b", 3, 3),
 ] + [(rf"\b{_HAS}(?:{words}) {NUMBER}\s+{_AUTHOR_UNIT}", lo, hi) for words, lo, hi in _UPVOTE_WORDS]
 _AUTHOR_RULES += [
+    # "written by a team of three", "a group of exactly four".
+    (
+        rf"\b{TEAM} of (?:exactly |just |only )?{NUMBER}\b(?!\s*(?:\+|or more|or fewer|or less))",
+        0,
+        0,
+    ),
     (rf"\b{NUMBER}\s*(?:\+|or more)\s*{_AUTHOR_UNIT}", 0, None),
     (rf"\b{NUMBER}\s+or (?:fewer|less)\s+{_AUTHOR_UNIT}", None, 0),
     (rf"\b(?:exactly |just |only )?{NUMBER}[- ]{_AUTHOR_UNIT}", 0, 0),
@@ -310,18 +316,41 @@ def names_subject(topic: str) -> bool:
     return any(stem(w) not in LISTING_STEMS and len(w) > 1 for w in words)
 
 
+# Words of organisation names that do not tell one organisation from another.
+_GENERIC_ORG_WORDS = frozenset(
+    "ai the of at and for in lab labs research university institute institution school "
+    "college center centre team group inc ltd co corp company academy foundation".split()
+)
+
+
 def _organization(work: str, organizations: Collection[str]) -> tuple[str | None, str]:
-    """The first organisation named (longest names tried first), by name or handle."""
+    """The first organisation named (longest names tried first), by name or handle, else by a
+    word of its name that no other organisation has ("Meta" for "AI at Meta")."""
     for name in sorted(organizations, key=len, reverse=True):
         handle = re.sub(r"[^a-z0-9]", "", name.lower())
         names = r"\s+".join(map(re.escape, name.split())) + (
             f"|{handle}" if len(handle) > 2 else ""
         )
-        if m := re.search(
-            rf"(?:\b(?:by|from|at|of)\s+)?(?<![\w-])(?:{names})(?:'s)?(?![\w-])", work, re.I
-        ):
+        if m := _named(names, work):
             return name, blank(work, m)
+    owners: dict[str, list[str]] = {}
+    for name in organizations:
+        for word in {w.lower() for w in re.findall(r"[\w-]+", name)}:
+            if len(word) > 2 and word not in _GENERIC_ORG_WORDS:
+                owners.setdefault(word, []).append(name)
+    for word, names_with_it in sorted(owners.items()):
+        # A proper name is written capitalised: "Meta", not the "meta" of "meta-analysis".
+        if len(names_with_it) == 1 and (m := _named(re.escape(word), work, proper=True)):
+            return names_with_it[0], blank(work, m)
     return None, work
+
+
+def _named(names: str, work: str, proper: bool = False) -> re.Match | None:
+    pattern = rf"(?:\b(?:by|from|at|of)\s+)?(?<![\w-])(?:{names})(?:'s)?(?![\w-])"
+    for m in re.finditer(pattern, work, re.I):
+        if not proper or m.group(0).split()[-1][:1].isupper():
+            return m
+    return None
 
 
 def _grammatical_limit(before: str, after: str) -> int | None:

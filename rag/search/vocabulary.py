@@ -97,6 +97,7 @@ jan feb mar apr jun jul aug sep sept oct nov dec spring summer autumn winter
 around near title titled called named word phrase term chronological chronologically
 across altogether overall combined sum together
 contain include hold comprise feature
+batch bunch lot pile selection roundup credit credited
 """.split()
 # How readers say who they are and why they ask ("As a PM I only care about fresh stuff",
 # "for my newsletter"): context around a question, never its subject.

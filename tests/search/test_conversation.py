@@ -252,6 +252,7 @@ BOTH = [
         ("How many authors does that paper have?", GTR),
         ("The one about fisheries: what did they find?", FISH),  # picked by a detail
         ("What about the paper on fish stocks?", FISH),
+        ("The fisheries one: what did they find?", FISH),
         ("Which of those is the newest?", None),  # a set, not one paper
         ("What did they find?", None),  # "they": the list, or authors; not narrowed
         ("The one about quantum chemistry?", None),  # a detail that fits none of them

@@ -314,3 +314,38 @@ def test_author_and_date_filters_select_the_seed_papers():
         "Detecting Data Conta",
         "Evolving Language Mo",
     ]
+
+
+OTHER_ORGANIZATIONS = ["AI at Meta", "Adobe Research", "NewMind AI"]
+
+
+@pytest.mark.parametrize(
+    ("question", "organization"),
+    [
+        ("Anything from Meta in here?", "AI at Meta"),
+        ("Is anything in the listing credited to Meta?", "AI at Meta"),
+        ("What did Adobe put out?", "Adobe Research"),
+        ("any meta-analysis papers?", None),  # a word, not the company's name
+        ("papers on meta learning", None),  # not written as a name
+        ("Which papers did the research lab publish?", None),  # words every lab has
+    ],
+)
+def test_an_organisation_is_named_by_a_word_of_its_name_only_it_has(
+    question: str, organization: str | None
+):
+    parsed = parse_question(question, dt.date(2026, 6, 1), OTHER_ORGANIZATIONS)
+    assert parsed.filters.organization == organization
+
+
+@pytest.mark.parametrize(
+    ("question", "count"),
+    [
+        ("Which ones were written by a team of three?", 3),
+        ("papers by a group of exactly four", 4),
+        ("most popular paper in this batch?", None),
+    ],
+)
+def test_a_team_of_n_is_an_authors_count(question: str, count: int | None):
+    parsed = parse(question)
+    assert (parsed.filters.min_authors, parsed.filters.max_authors) == (count, count)
+    assert parsed.topic == ""
