@@ -378,9 +378,13 @@ def partly_answered(turn: Understood, res: Resources, missing: str) -> Answer | 
     if len(parts) < 2 or all(part_lacks(part, turn.sources) for part in parts):
         return None
     answer = extractive(turn, res)
+    # The gap was found in the best paper's abstract: the answer must rest on that paper, or
+    # the note would say it of another.
     if answer.abstained or not answer.citations:
         return None
     lead = answer.citations[0]
+    if lead.paper_id != turn.sources[0].paper.paper_id:
+        return None
     note = PART_NOT_GIVEN.format(title=short_title(lead.title), number=lead.number, gap=missing)
     return dataclasses.replace(answer, text=f"{answer.text} {note}")
 
