@@ -34,8 +34,8 @@ OTHER_DIGESTS := vision science
 DIGEST_DEV_FLOORS := right=0.8 recall@5=0.94 noans_accuracy=0.5 'hasans_false_refusal_rate<=0.04'
 DIGEST_DEV_CONVERSATION_FLOORS := right=0.87 later_turn_right=0.84 recall@5=0.91 \
 	noans_accuracy=0.55 'hasans_false_refusal_rate<=0.07'
-DIGEST_FLOORS := recall@5=0.89 mrr=0.88 all_gold@5=0.87 right=0.72 noans_accuracy=0.4 \
-	'hasans_false_refusal_rate<=0.13' metadata:all_gold@5=0.75
+DIGEST_FLOORS := recall@5=0.89 mrr=0.88 all_gold@5=0.87 right=0.78 noans_accuracy=0.4 \
+	'hasans_false_refusal_rate<=0.07' metadata:all_gold@5=0.8
 DIGEST_CONVERSATION_FLOORS := right=0.83 later_turn_right=0.8 recall@5=0.89 noans_accuracy=0.55 \
 	'hasans_false_refusal_rate<=0.09'
 
