@@ -59,7 +59,7 @@ INDEX_BUSY = (
 
 # The browser app.
 APP_DESCRIPTION = (
-    "Ask about the papers in the bundled research digest: answers quote the abstracts and "
+    "Ask about the papers in this research digest: answers quote the abstracts and "
     "cite them as [1], [2], …, each linked to its source."
 )
 APP_OVERVIEW = "{papers} papers, published {years}"
