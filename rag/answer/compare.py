@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from rag.answer.compose import is_background
 from rag.answer.support import Support
+from rag.display import readable
 from rag.ingest.chunking import split_sentences
 from rag.records import Paper, short_title
 from rag.search.vocabulary import one_of
@@ -74,8 +75,6 @@ _NUMBER = re.compile(r"\d")
 _OWN_WORK = re.compile(rf"\b(?:{_THE_PAPER}|our)\b", re.I)
 # LaTeX left in scraped abstracts ("\\footnote{Our code is ...}") is not the paper's words.
 _LATEX = re.compile(r"\s*\\[a-z]+\{[^}]*\}?")
-# LaTeX's escaped characters ("4\\%") read as themselves.
-_LATEX_ESCAPE = re.compile(r"\\([%&_$#])")
 # A named thing: an acronym, a CamelCase name or a name with digits ("ALFWorld", "AIME24").
 _NAME = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][\w-]*|[A-Za-z]+-?\d[\w.-]*)\b")
 MAX_CELL_CHARS = 240
@@ -243,7 +242,8 @@ def _cell(sentence: str, score: Score) -> Cell:
     short): a cell is read across a row, so long sentences are cut at ';' or ':'."""
     if not sentence:
         return Cell("")
-    sentence = _LATEX_ESCAPE.sub(r"\1", _LATEX.sub("", sentence)).strip()
+    # A footnote is no part of a cell; the rest of the LaTeX reads as its characters.
+    sentence = readable(_LATEX.sub("", sentence)).strip()
     if len(sentence) <= MAX_CELL_CHARS:
         return Cell(sentence, sentence)
     clauses = [c.strip() for c in _clauses(sentence) if c.strip()]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.config import AnswerSettings
+from rag.display import readable
 from rag.ingest.chunking import split_sentences
 from rag.records import Answer, Citation, Source, short_title
 from rag.search.citations import strip_citations
@@ -156,13 +157,61 @@ def third_person(sentence: str, title: str) -> str:
 
 
 def attribute(sentence: str) -> str:
-    """In a paper's first sentence of the reply, the first 'they' becomes 'the authors'."""
+    """In a paper's first sentence of the reply, the first 'they' becomes 'the authors' (and
+    an opening 'Their' 'The authors''): the reader has not met 'them' yet."""
+    if sentence.startswith("Their "):
+        return "The authors' " + sentence[len("Their ") :]
     return re.sub(
         r"\b(T|t)hey\b",
         lambda m: "The authors" if m.group(1) == "T" else "the authors",
         sentence,
         count=1,
     )
+
+
+# An opening that points back at a sentence the reader has not seen: a demonstrative, a
+# connective that continues an argument, "the authors term this ...".
+_DANGLING = re.compile(
+    r"^(?:This|These|Those|That|Such|It|Its|They|Them|Here|Then|Next|Hence|Thus|Therefore|"
+    r"However|Moreover|Furthermore|Additionally|Consequently|Similarly|Instead|Conversely|"
+    r"Finally|Second|Secondly|Third|Thirdly|In (?:this|these|such|addition|contrast|turn)|"
+    r"To (?:this|that|these) ends?|As a result|On the other hand)\b"
+    r"|^(?:\S+ ){0,4}(?:term|terms|call|calls|dub|dubs|name|names) (?:this|these|it)\b"
+)
+
+
+# After a list line's paper name, "they", "their" and "it" mean that paper and its authors.
+_NAMED_BY_LABEL = re.compile(r"^(?:It|Its|They|Their|Them)\b")
+
+
+def dangling(sentence: str, labelled: bool = False) -> bool:
+    """Whether a sentence opens by pointing back at one before it (`labelled`: it follows the
+    paper's name, which "they" and "it" may point at)."""
+    sentence = sentence.lstrip("- ")
+    return bool(_DANGLING.match(sentence)) and not (labelled and _NAMED_BY_LABEL.match(sentence))
+
+
+def dangling_opener(text: str) -> bool:
+    """Whether an answer's first sentence (each line's, for a list) points back at nothing."""
+    lines = [line.split("**: ", 1)[-1] for line in text.splitlines() if line.startswith("- ")]
+    if lines:
+        return any(dangling(line, labelled=True) for line in lines)
+    return dangling(text)
+
+
+def lead_that_stands(chosen: Sequence[Candidate]) -> list[Candidate]:
+    """The chosen sentences with the lead paper's first sentence that stands alone moved to the
+    front: an answer does not open by pointing back at a sentence it left out."""
+    ordered = list(chosen)
+    if not ordered:
+        return ordered
+    lead = ordered[0].source.paper
+    for i, candidate in enumerate(ordered):
+        if candidate.source.paper.paper_id != lead.paper_id:
+            break
+        if not dangling(third_person(candidate.text, lead.title)):
+            return [candidate, *ordered[:i], *ordered[i + 1 :]]
+    return ordered
 
 
 def with_citation(sentence: str, number: int) -> str:
@@ -387,6 +436,8 @@ def compose_extractive(
     # A list starts with the paper retrieval ranks first, as a direct answer does.
     first = lead or sources[0].paper.paper_id
     chosen = order_for_reading(select(found, vectors, limit, listing, part_match), first)
+    if not listing:
+        chosen = lead_that_stands(chosen)
 
     numbers: dict[str, int] = {}
     snippets: dict[str, list[str]] = {}
@@ -398,8 +449,10 @@ def compose_extractive(
         sentence = third_person(candidate.text, paper.title)
         if not listing and len(snippets[paper.paper_id]) == 1:
             sentence = attribute(sentence)
-        sentence = with_citation(sentence, number)
-        lines.append(f"- **{short_title(paper.title)}**: {sentence}" if listing else sentence)
+        # The reader sees the abstract's words as characters ("4%", not "4\\%").
+        sentence = with_citation(readable(sentence), number)
+        name = readable(short_title(paper.title))
+        lines.append(f"- **{name}**: {sentence}" if listing else sentence)
 
     citations = tuple(
         Citation(

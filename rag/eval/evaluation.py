@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from rag.answer.compose import dangling_opener
 from rag.answer.grades import strong_papers
 from rag.answer.grounding import evidence_text
 from rag.answer.support import Support, default_support
@@ -124,6 +125,8 @@ def score_answer(
         metrics["right"] = float(answer.abstained)
     elif gold:
         metrics["right"] = float(not answer.abstained and bool(gold & set(ranked[:k])))
+    if not answer.abstained and answer.citations:
+        metrics["dangling_opener"] = float(dangling_opener(answer.text))
     metrics["strong_ids"] = strong_papers(answer, settings)
     metrics["strong_not_gold"] = len([p for p in metrics["strong_ids"] if p not in gold])
     metrics["outcome"] = answer_outcome(
@@ -207,6 +210,10 @@ def summarise_rows(rows: Sequence[Mapping[str, Any]], k: int) -> dict[str, Any]:
     # "Strong match" labels shown on papers that are not gold.
     strong = sum(len(r.get("strong_ids", ())) for r in rows)
     summary["strong_labels"] = strong
+    # Answers whose first sentence points back at one the reader has not seen.
+    summary["dangling_openers"] = _mean(
+        r["dangling_opener"] for r in rows if r.get("dangling_opener") is not None
+    )
     summary["strong_not_gold_share"] = _share_of(
         sum(r.get("strong_not_gold", 0) for r in rows), strong
     )

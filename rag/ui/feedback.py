@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rag.display import readable
 from rag.records import Answer
 
 FEEDBACK_FILE = "feedback.jsonl"
@@ -94,7 +95,7 @@ def conversation_markdown(answers: Sequence[Answer], title: str = "Digest QA con
             if c.paper_id not in references:
                 references[c.paper_id] = len(references) + 1
                 day = c.published.isoformat() if c.published else "undated"
-                entries.append(f"{references[c.paper_id]}. {c.title} ({day})")
+                entries.append(f"{references[c.paper_id]}. {readable(c.title)} ({day})")
             local[c.number] = references[c.paper_id]
 
         def renumber(match: re.Match[str], local: dict[int, int] = local) -> str:

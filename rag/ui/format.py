@@ -38,6 +38,7 @@ from rag.answer.facts import YEAR_INFERRED
 from rag.answer.grades import NEAREST_SHOWN, match_grade
 from rag.answer.support import content_words
 from rag.config import AnswerSettings
+from rag.display import readable
 from rag.ingest.chunking import split_sentences
 from rag.records import Answer, Citation, Paper, Sentence, Source
 from rag.texts import (
@@ -90,6 +91,11 @@ WEAK_MATCH = _GRADES.min_relevance
 def escape(text: str) -> str:
     """Digest text as inert markup: shown as it is, read as neither HTML nor Markdown."""
     return text.translate(_INERT)
+
+
+def shown(text: str) -> str:
+    """Digest text as a person reads it (`rag.display.readable`), escaped."""
+    return escape(readable(text))
 
 
 def day_label(published: dt.date | None) -> str:
@@ -145,10 +151,12 @@ def answer_text_html(text: str, key: str, numbers: Iterable[int]) -> str:
 def marked_abstract(abstract: str, used: str) -> str:
     """The abstract, escaped, with the sentences found in `used` wrapped in <mark>."""
     used_sentences = set(split_sentences(used))
+    used_sentences |= {readable(sentence) for sentence in used_sentences}
     parts = []
     for sentence in split_sentences(abstract):
-        escaped = escape(sentence)
-        parts.append(f"<mark>{escaped}</mark>" if sentence in used_sentences else escaped)
+        escaped = shown(sentence)
+        marked = sentence in used_sentences or readable(sentence) in used_sentences
+        parts.append(f"<mark>{escaped}</mark>" if marked else escaped)
     return " ".join(parts)
 
 
@@ -220,12 +228,12 @@ def source_card(
     paper: Paper, score: float | None, used: str, anchor: str, label: str, answered: bool = True
 ) -> str:
     """One card: title, metadata, the sentences used, and the full abstract one click away."""
-    used_html = " ".join(f"<mark>{escape(s)}</mark>" for s in split_sentences(used))
+    used_html = " ".join(f"<mark>{shown(s)}</mark>" for s in split_sentences(used))
     quote = f'<blockquote class="source-used">{used_html}</blockquote>' if used_html else ""
     return (
         f'<div class="source-card" id="{anchor}" data-paper="{escape(paper.paper_id)}">'
         f'<div class="source-head"><span class="source-num">{label}</span> '
-        f'<span class="source-title">{escape(paper.title)}</span></div>'
+        f'<span class="source-title">{shown(paper.title)}</span></div>'
         f'<div class="source-meta">{meta_line(paper, score, answered)}</div>'
         f"{quote}"
         f"<details><summary>Full abstract</summary>"
@@ -406,7 +414,7 @@ def _compared_row(row: ComparisonRow, key: str) -> str:
     )
     return (
         f'<tr data-paper="{escape(paper.paper_id)}"><th scope="row" class="col-paper">{cite} '
-        f'<span class="compared-title">{escape(paper.title)}</span></th>{cells}</tr>'
+        f'<span class="compared-title">{shown(paper.title)}</span></th>{cells}</tr>'
     )
 
 
@@ -469,9 +477,9 @@ def paper_detail_html(paper: Paper) -> str:
     links = f"<ul class='paper-code'>{code}</ul>" if code else ""
     return (
         f'<div class="paper-detail" data-paper="{escape(paper.paper_id)}">'
-        f'<h3 class="paper-title">{escape(paper.title)}</h3>'
+        f'<h3 class="paper-title">{shown(paper.title)}</h3>'
         f'<div class="source-meta">{meta_line(paper, None)}</div>'
-        f'<p class="paper-abstract">{escape(paper.abstract)}</p>{links}</div>'
+        f'<p class="paper-abstract">{shown(paper.abstract)}</p>{links}</div>'
     )
 
 
@@ -549,7 +557,7 @@ def _header_html(key: str, header: str, sort: PaperSort) -> str:
 def _row_html(paper: Paper) -> str:
     return (
         f'<tr data-paper="{escape(paper.paper_id)}" tabindex="0">'
-        f'<td class="col-title">{escape(paper.title)}</td>'
+        f'<td class="col-title">{shown(paper.title)}</td>'
         f'<td class="col-date">{day_label(paper.published)}</td>'
         f'<td class="col-byline">{escape(paper.byline)}</td>'
         f'<td class="col-upvotes">{paper.upvotes}</td></tr>'

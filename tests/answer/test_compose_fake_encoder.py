@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from rag.answer.compose import DUPLICATE_SIMILARITY, compose_extractive
+from rag.answer.compose import DUPLICATE_SIMILARITY, compose_extractive, dangling_opener
 from rag.config import AnswerSettings
 from rag.records import Answer, Paper, Source
 from rag.texts import NOT_COVERED
@@ -155,3 +155,27 @@ def test_a_question_whose_words_appear_nowhere_gets_no_sentences(question: str, 
     else:
         assert used == [DRY_PLOTS, RESPIRATION, RECOVERY]
         assert [c.paper_id for c in reply.citations] == ["soil"]
+
+
+@pytest.mark.parametrize(
+    ("text", "points_back"),
+    [
+        ("The authors term this the edge-of-reach problem [1].", True),
+        ("However, with practical networks the features do not collapse [1].", True),
+        ("To this end, the authors introduce a dataset [1].", True),
+        ("This approach improves reasoning [1].", True),
+        ("Microbial respiration fell within four days [1].", False),
+        ("Several papers in the digest address this:\n- **Soil**: They find drought [1].", False),
+        ("Several papers in the digest address this:\n- **Soil**: However, it fell [1].", True),
+    ],
+)
+def test_an_answer_opening_by_pointing_back_is_recognised(text: str, points_back: bool):
+    assert dangling_opener(text) is points_back
+
+
+def test_an_answer_does_not_open_with_a_sentence_that_points_back():
+    pointing = "This drop in respiration fell within four days of drought."
+    plain = "Microbial respiration was measured every two days under drought."
+    reply = answer(DROUGHT_QUESTION, [paper("s", plain, pointing)])
+    assert reply.text.startswith("Microbial respiration was measured")
+    assert not dangling_opener(reply.text)
