@@ -300,7 +300,10 @@ def compose(turn: Understood, res: Resources) -> Answer:
         )
         answer = compose_listing(parsed, ranked, {s.paper.paper_id: s.score for s in members})
     elif off_topic(turn, res):
-        answer = abstain(turn.question, turn.sources)
+        # Judged on the question's own words, which is what the reader is shown as searched.
+        answer = dataclasses.replace(
+            abstain(turn.question, turn.sources), query=search_text(turn.question)
+        )
     elif (thing := asked_thing(turn.question)) and not res.retriever.keyword.knows_any(thing):
         # "Which GPU did they train on?" where no abstract mentions a GPU: none can say which.
         on_topic = turn.sources and turn.sources[0].score >= min_relevance
@@ -323,7 +326,7 @@ def compose(turn: Understood, res: Resources) -> Answer:
     return dataclasses.replace(
         answer,
         question=turn.question,
-        query=turn.query,
+        query=answer.query or turn.query,
         filters=tuple(label for _, label in labelled),
         filter_fields=tuple(names for names, _ in labelled),
     )

@@ -290,6 +290,8 @@ def test_an_off_topic_turn_inside_a_conversation_is_refused_then_the_topic_resum
     )
     assert not steering.abstained
     assert off_topic.abstained and not off_topic.citations
+    # It was judged on its own words, and that is what it says was searched.
+    assert off_topic.query == "Tell me about mixture-of-depths routing"
     assert not back.abstained
     assert back.citations[0].title == steering.citations[0].title
 
