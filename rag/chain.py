@@ -105,6 +105,8 @@ class Understood(Turn):
     parsed: ParsedQuestion
     subject: tuple[Paper, ...] = ()
     sources: tuple[Source, ...] = ()
+    # In a conversation: the best dense cosine of the question alone (its own search).
+    alone_best: float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,15 @@ def understand(turn: Turn, res: Resources) -> Understood:
     def recall_subject(previous: str) -> list[Paper]:
         return [res.papers[c.paper_id] for c in res.recall(previous).citations]
 
+    alone: list[float] = []
+
     def new_subject(question: str, subject: Sequence[Paper]) -> bool:
         """Whether the question alone finds a paper the conversation is not about, either
         confidently or far better than it matches any of the conversation's papers."""
         text = search_text(question)
         documents = res.retriever.search(text, k=1)
+        # Kept for the off-topic check, which judges a turn by this same search.
+        alone.append(documents[0].metadata["dense"] if documents else 0.0)
         ids = {p.paper_id for p in subject}
         if not documents or documents[0].metadata["paper_id"] in ids:
             return False
@@ -195,7 +201,13 @@ def understand(turn: Turn, res: Resources) -> Understood:
             parsed = dataclasses.replace(parsed, compare=None, topic=turn.question)
             query = search_text(turn.question)
     asked = {f.name: getattr(turn, f.name) for f in dataclasses.fields(Turn)}
-    return Understood(**asked, query=query, parsed=parsed, subject=tuple(subject))
+    return Understood(
+        **asked,
+        query=query,
+        parsed=parsed,
+        subject=tuple(subject),
+        alone_best=alone[0] if alone else None,
+    )
 
 
 def compared_papers(
@@ -271,6 +283,7 @@ def compose(turn: Understood, res: Resources) -> Answer:
     labelled = filters.labelled()
     min_relevance = res.settings.answer.min_relevance
     relevant = [s for s in turn.sources if s.dense >= min_relevance]
+    on_topic = bool(turn.sources) and turn.sources[0].score >= min_relevance
     if asks_for_names(turn.question) and not asks_for_listed_organization(turn):
         # "Who is the single author of X?" reads like metadata, but the digest has no names;
         # "which institution is it listed under?" asks for the record's organisation.
@@ -306,7 +319,6 @@ def compose(turn: Understood, res: Resources) -> Answer:
         )
     elif (thing := asked_thing(turn.question)) and not res.retriever.keyword.knows_any(thing):
         # "Which GPU did they train on?" where no abstract mentions a GPU: none can say which.
-        on_topic = turn.sources and turn.sources[0].score >= min_relevance
         answer = (
             near_miss(turn.question, turn.sources, GAP_THING.format(thing=thing))
             if on_topic
@@ -314,7 +326,6 @@ def compose(turn: Understood, res: Resources) -> Answer:
         )
     elif gap := missing_gap(turn.question, turn.sources):
         reason, missing = gap
-        on_topic = turn.sources and turn.sources[0].score >= min_relevance
         if not on_topic:
             answer = abstain(turn.question, turn.sources, reason)
         else:
@@ -464,8 +475,7 @@ def off_topic(turn: Understood, res: Resources) -> bool:
             return False
         if res.retriever.keyword.unknown_count(text, LISTING_STEMS) < CONVERSATION_UNKNOWN_WORDS:
             return False
-        alone = res.retriever.search(text, k=1)
-        best = alone[0].metadata["dense"] if alone else 0.0
+        best = turn.alone_best or 0.0
     return best < answer.confident_relevance
 
 

@@ -128,7 +128,6 @@ def score_answer(
     if not answer.abstained and answer.citations:
         metrics["dangling_opener"] = float(dangling_opener(answer.text))
     metrics["strong_ids"] = strong_papers(answer, settings)
-    metrics["strong_not_gold"] = len([p for p in metrics["strong_ids"] if p not in gold])
     metrics["outcome"] = answer_outcome(
         answer.abstained, question.answerable, bool(gold & set(cited)), term_recall
     )
@@ -202,21 +201,21 @@ def summarise_rows(rows: Sequence[Mapping[str, Any]], k: int) -> dict[str, Any]:
     summary.update(
         abstention_summary([(r["answerable"], r["abstained"], r["outcome"]) for r in rows])
     )
-    # Generated runs: how often the model's answer was kept rather than the extractive one.
     # Conversations: turns after the first, where the history is the pipeline's own answers.
     summary["later_turn_right"] = _mean(
         r["right"] for r in rows if r.get("turn", 0) > 1 and r.get("right") is not None
     )
-    # "Strong match" labels shown on papers that are not gold.
-    strong = sum(len(r.get("strong_ids", ())) for r in rows)
-    summary["strong_labels"] = strong
+    # "Strong match" labels shown, and the share of them on papers that are not gold.
+    strong = [(p, r) for r in rows for p in r.get("strong_ids", ())]
+    summary["strong_labels"] = len(strong)
+    summary["strong_not_gold_share"] = _share_of(
+        sum(1 for p, r in strong if p not in r["reference_context_ids"]), len(strong)
+    )
     # Answers whose first sentence points back at one the reader has not seen.
     summary["dangling_openers"] = _mean(
         r["dangling_opener"] for r in rows if r.get("dangling_opener") is not None
     )
-    summary["strong_not_gold_share"] = _share_of(
-        sum(r.get("strong_not_gold", 0) for r in rows), strong
-    )
+    # Generated runs: how often the model's answer was kept rather than the extractive one.
     summary["generated_share"] = _mean(
         r.get("answer_mode", "extractive") != "extractive" for r in rows
     )

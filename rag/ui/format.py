@@ -150,12 +150,12 @@ def answer_text_html(text: str, key: str, numbers: Iterable[int]) -> str:
 
 def marked_abstract(abstract: str, used: str) -> str:
     """The abstract, escaped, with the sentences found in `used` wrapped in <mark>."""
-    used_sentences = set(split_sentences(used))
-    used_sentences |= {readable(sentence) for sentence in used_sentences}
+    # Compared as read: `used` may hold the stored sentences or their readable form.
+    used_sentences = {readable(sentence) for sentence in split_sentences(used)}
     parts = []
     for sentence in split_sentences(abstract):
         escaped = shown(sentence)
-        marked = sentence in used_sentences or readable(sentence) in used_sentences
+        marked = readable(sentence) in used_sentences
         parts.append(f"<mark>{escaped}</mark>" if marked else escaped)
     return " ".join(parts)
 
