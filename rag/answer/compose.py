@@ -209,7 +209,8 @@ def lead_that_stands(chosen: Sequence[Candidate]) -> list[Candidate]:
     for i, candidate in enumerate(ordered):
         if candidate.source.paper.paper_id != lead.paper_id:
             break
-        if not dangling(third_person(candidate.text, lead.title)):
+        # As it will read: an opening "they" becomes "the authors" (`attribute`).
+        if not dangling(attribute(third_person(candidate.text, lead.title))):
             return [candidate, *ordered[:i], *ordered[i + 1 :]]
     return ordered
 
